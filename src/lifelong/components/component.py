@@ -1,0 +1,70 @@
+"""The `Component` type: a continual-learning method as data plus pure functions.
+
+A component fills any of the slots below; empty slots are `None`. Its state is a pytree
+that the runner keeps in `AgentState.components[name]`, so a component never reaches into
+another component's state, and its tree structure stays fixed across tasks (no
+recompilation at task boundaries). Numeric hyperparameters that sweeps vary (strengths,
+decays) live in that state as arrays, so changing them does not recompile either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import optax
+
+Params = Any
+State = Any
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """What components may know about the agent they are attached to."""
+
+    obs_dim: int
+    action_dim: int
+    discrete: bool
+    num_tasks: int
+    # apply(params, obs [B, obs_dim], task_id) -> (distribution params, value [B])
+    apply: Callable[[Params, jax.Array, jax.Array], tuple[Any, jax.Array]]
+    distribution: Any  # lifelong.learners.distributions.Categorical or DiagGaussian
+
+
+class Batch(NamedTuple):
+    """Transitions from the current task, flattened to [B, ...]."""
+
+    obs: jax.Array  # [B, obs_dim]
+    actions: jax.Array  # [B] (discrete) or [B, action_dim]
+    task_id: jax.Array  # []
+
+
+class LearnerState(NamedTuple):
+    params: Params
+    opt_state: optax.OptState
+
+
+class Component(NamedTuple):
+    """A continual-learning method; see docs/components.md for the contract of each slot."""
+
+    name: str
+    init: Callable[[jax.Array, Params, AgentSpec], State]
+    # Regularization: a scalar added to the learner's loss.
+    penalty: Callable[[Params, State, Batch], jax.Array] | None = None
+    # Optimization: a gradient transformation chained before the learner's optimizer.
+    grad_tx: optax.GradientTransformation | None = None
+    # Architecture: returns the network to use instead of the given one.
+    wrap_network: Callable[[Any, AgentSpec], Any] | None = None
+    # Replay: replaces or augments the training batch.
+    select_batch: Callable[[Batch, State, jax.Array], Batch] | None = None
+    # Plasticity: edits parameters / optimizer state after every gradient step.
+    after_update: (
+        Callable[[LearnerState, State, Batch, jax.Array], tuple[LearnerState, State]] | None
+    ) = None
+    # Consolidation at task boundaries.
+    on_task_start: Callable[[State, Params, jax.Array], State] | None = None
+    on_task_end: Callable[[State, Params, Batch, AgentSpec, jax.Array], State] | None = None
+    requires_task_id: bool = False
+    requires_boundaries: bool = False

@@ -1,0 +1,197 @@
+"""Typed study configuration: YAML + `--set` overrides -> a validated, fully resolved study.
+
+Validation happens in two stages: the study's own fields (`StudyConfig`), then the parts
+whose schema depends on a registered name (scenario, learner and component options). Every
+problem becomes one `ConfigError` naming the dotted field and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lifelong.components import COMPONENTS, ComponentOptions
+from lifelong.errors import ConfigError
+from lifelong.learners import LEARNERS
+from lifelong.scenarios import SCENARIOS, ScenarioOptions
+
+DEFAULT_STUDY = Path(__file__).parent / "defaults" / "study.yaml"
+
+
+class EvalConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    episodes: int = Field(8, ge=1, description="Parallel evaluation episodes per task.")
+    greedy: bool = Field(False, description="Act with the policy's mode instead of sampling.")
+    max_steps: int | None = Field(None, ge=1, description="Cap on evaluation episode length.")
+
+
+class AgentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    learner: dict[str, Any] | None = Field(None, description="Overrides the study's learner.")
+    components: list[str | dict[str, Any]] = Field([], description="Components, in order.")
+
+
+class StudyConfig(BaseModel):
+    """A study: one scenario, several agents, several seeds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: dict[str, Any]
+    learner: dict[str, Any] = Field({"name": "ppo"}, description="Learner shared by agents.")
+    agents: dict[str, AgentConfig] = Field(min_length=1)
+    seeds: int = Field(3, ge=1, description="Independent seeds, trained as one vmapped batch.")
+    seed: int = Field(0, description="Base PRNG seed.")
+    steps_per_task: int = Field(204_800, ge=1, description="Environment steps per task.")
+    eval_every: int = Field(20_480, ge=1, description="Evaluate every this many steps.")
+    eval: EvalConfig = EvalConfig()
+
+
+class Agent(BaseModel):
+    name: str
+    learner: BaseModel
+    components: list[ComponentOptions]
+
+
+class Study(BaseModel):
+    """The resolved study: every option typed and defaulted."""
+
+    config: StudyConfig
+    scenario: ScenarioOptions
+    learner: BaseModel
+    agents: list[Agent]
+
+    def dump(self) -> dict[str, Any]:
+        """Resolved config with every default filled in (what a run folder records)."""
+        data = self.config.model_dump()
+        data["scenario"] = self.scenario.model_dump()
+        data["learner"] = self.learner.model_dump()
+        data["agents"] = {
+            a.name: {"learner": a.learner.model_dump(),
+                     "components": [c.model_dump() for c in a.components]}
+            for a in self.agents
+        }
+        return data
+
+
+def _raise_from(error: ValidationError, prefix: str, model: type[BaseModel]) -> None:
+    first = error.errors()[0]
+    path = ".".join(str(p) for p in (prefix, *first["loc"]) if p != "")
+    if first["type"] == "extra_forbidden":
+        known = list(model.model_fields)
+        key = str(first["loc"][-1])
+        guess = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {guess[0]!r}?" if guess else f"known keys: {', '.join(known)}"
+        raise ConfigError(path, f"unknown key; {hint}") from None
+    value = first.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    raise ConfigError(path, f"{first['msg']}{shown}") from None
+
+
+def _validate(model: type[BaseModel], data: Any, prefix: str) -> BaseModel:
+    if not isinstance(data, dict):
+        raise ConfigError(prefix, f"expected a mapping, got {data!r}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        _raise_from(error, prefix, model)
+
+
+def _named(registry: dict, data: Any, field: str, kind: str) -> tuple[type[BaseModel], dict]:
+    data = {"name": data} if isinstance(data, str) else data
+    if not isinstance(data, dict) or "name" not in data:
+        raise ConfigError(field, f"give the {kind} as a name or a mapping with a 'name' key")
+    name = data["name"]
+    if name not in registry:
+        guess = difflib.get_close_matches(str(name), list(registry), n=1)
+        hint = f"did you mean {guess[0]!r}?" if guess else "see `lifelong list`"
+        raise ConfigError(f"{field}.name", f"unknown {kind} {name!r}; {hint}")
+    return registry[name].options, data
+
+
+def resolve(data: Any) -> Study:
+    """Validates a raw study mapping into a `Study`; raises `ConfigError`."""
+    config = _validate(StudyConfig, data, "")
+    scenario_model, scenario = _named(SCENARIOS, config.scenario, "scenario", "scenario")
+    learner_model, learner = _named(LEARNERS, config.learner, "learner", "learner")
+    agents = []
+    for name, agent in config.agents.items():
+        prefix = f"agents.{name}"
+        if agent.learner is None:
+            agent_learner = _validate(learner_model, learner, "learner")
+        else:
+            model, raw = _named(LEARNERS, agent.learner, f"{prefix}.learner", "learner")
+            agent_learner = _validate(model, raw, f"{prefix}.learner")
+        components = []
+        for i, entry in enumerate(agent.components):
+            field = f"{prefix}.components.{i}"
+            model, raw = _named(COMPONENTS, entry, field, "component")
+            components.append(_validate(model, raw, field))
+        names = [c.name for c in components]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{prefix}.components", "a component is listed twice; keep one")
+        agents.append(Agent(name=name, learner=agent_learner, components=components))
+    study = Study(config=config, scenario=_validate(scenario_model, scenario, "scenario"),
+                  learner=_validate(learner_model, learner, "learner"), agents=agents)
+    _check_budget(study)
+    return study
+
+
+def _check_budget(study: Study) -> None:
+    config = study.config
+    if config.steps_per_task % config.eval_every:
+        raise ConfigError("eval_every", f"must divide steps_per_task={config.steps_per_task}; "
+                          f"e.g. eval_every: {config.steps_per_task // 10 or 1}")
+    for agent in [*study.agents]:
+        per_update = agent.learner.steps_per_update
+        if config.eval_every % per_update:
+            raise ConfigError(
+                "eval_every", f"must be a multiple of agent {agent.name!r}'s steps per update "
+                f"(num_envs x num_steps = {per_update}); e.g. eval_every: "
+                f"{max(1, round(config.eval_every / per_update)) * per_update}")
+        if per_update % agent.learner.num_minibatches:
+            raise ConfigError(f"agents.{agent.name}.learner.num_minibatches",
+                              f"must divide num_envs x num_steps = {per_update}")
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Sets `a.b.0.c = value` in nested dicts/lists, creating mappings as needed."""
+    keys = dotted.split(".")
+    node: Any = data
+    for i, key in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise ConfigError(".".join(keys[: i + 1]), f"no list entry {key}; "
+                                  f"the list has {len(node)} entries")
+            key = int(key)
+        elif not isinstance(node, dict):
+            raise ConfigError(".".join(keys[:i]), "is not a mapping; cannot set a key in it")
+        if last:
+            node[key] = value
+        else:
+            if isinstance(node, dict) and not isinstance(node.get(key), dict | list):
+                node[key] = {}
+            node = node[key]
+
+
+def load(path: str | Path | None, overrides: list[str] = ()) -> Study:
+    """Reads a study YAML (the embedded default when `path` is None) and applies overrides."""
+    path = Path(path) if path is not None else DEFAULT_STUDY
+    if not path.is_file():
+        raise ConfigError("CONFIG", f"no such file {str(path)!r}; give a study YAML file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError("CONFIG", f"{path} is not valid YAML: {error}") from None
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError("--set", f"expected key=value, got {item!r}")
+        set_path(data, key.strip(), yaml.safe_load(raw))
+    return resolve(data)

@@ -1,0 +1,54 @@
+"""Action distributions of the policy head: pure functions of the head's output."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class Categorical(NamedTuple):
+    """Discrete actions; the head outputs logits [..., num_actions]."""
+
+    @staticmethod
+    def sample(logits: jax.Array, key: jax.Array) -> jax.Array:
+        return jax.random.categorical(key, logits)
+
+    @staticmethod
+    def mode(logits: jax.Array) -> jax.Array:
+        return jnp.argmax(logits, axis=-1)
+
+    @staticmethod
+    def log_prob(logits: jax.Array, action: jax.Array) -> jax.Array:
+        log_p = jax.nn.log_softmax(logits)
+        return jnp.take_along_axis(log_p, action[..., None].astype(jnp.int32), -1)[..., 0]
+
+    @staticmethod
+    def entropy(logits: jax.Array) -> jax.Array:
+        log_p = jax.nn.log_softmax(logits)
+        return -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
+
+
+class DiagGaussian(NamedTuple):
+    """Continuous actions; the head outputs (mean, log_std), each [..., action_dim]."""
+
+    @staticmethod
+    def sample(head: tuple[jax.Array, jax.Array], key: jax.Array) -> jax.Array:
+        mean, log_std = head
+        return mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape)
+
+    @staticmethod
+    def mode(head: tuple[jax.Array, jax.Array]) -> jax.Array:
+        return head[0]
+
+    @staticmethod
+    def log_prob(head: tuple[jax.Array, jax.Array], action: jax.Array) -> jax.Array:
+        mean, log_std = head
+        z = (action - mean) / jnp.exp(log_std)
+        return jnp.sum(-0.5 * z**2 - log_std - 0.5 * jnp.log(2 * jnp.pi), axis=-1)
+
+    @staticmethod
+    def entropy(head: tuple[jax.Array, jax.Array]) -> jax.Array:
+        _, log_std = head
+        return jnp.sum(log_std + 0.5 * jnp.log(2 * jnp.pi * jnp.e), axis=-1)

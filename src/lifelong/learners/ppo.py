@@ -1,0 +1,241 @@
+"""PPO (clipped surrogate, GAE) whose whole per-task training is one jitted `lax.scan`.
+
+`PPO.make_train_task` returns `train(state, task_params, eval_params, key)` that runs
+`num_evals` chunks of `updates_per_eval` PPO updates, evaluating every eval task after
+each chunk. The runner vmaps it over seeds. The `# CL seam:` comments mark where
+components act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from pydantic import BaseModel, ConfigDict, Field
+
+from lifelong.components.component import AgentSpec, Batch, Component, LearnerState
+from lifelong.envs import TaskEnv, TaskParams
+from lifelong.evaluation.rollout import Evaluator
+from lifelong.learners.networks import ActorCritic
+
+
+class PPOConfig(BaseModel):
+    """PPO hyperparameters (defaults: PureJaxRL's CartPole settings, constant learning rate)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Literal["ppo"] = "ppo"
+    num_envs: int = Field(4, ge=1, description="Parallel environments per seed.")
+    num_steps: int = Field(128, ge=1, description="Rollout length per environment.")
+    update_epochs: int = Field(4, ge=1)
+    num_minibatches: int = Field(4, ge=1)
+    lr: float = Field(2.5e-4, gt=0)
+    gamma: float = Field(0.99, gt=0, le=1)
+    gae_lambda: float = Field(0.95, ge=0, le=1)
+    clip_eps: float = Field(0.2, gt=0)
+    ent_coef: float = Field(0.01, ge=0)
+    vf_coef: float = Field(0.5, ge=0)
+    max_grad_norm: float = Field(0.5, gt=0)
+    hidden: list[int] = Field([64, 64], min_length=1)
+    activation: Literal["tanh", "relu"] = "tanh"
+
+    @property
+    def steps_per_update(self) -> int:
+        return self.num_envs * self.num_steps
+
+
+class AgentState(NamedTuple):
+    learner: LearnerState
+    components: dict[str, Any]  # component name -> its state
+
+
+class Transition(NamedTuple):
+    obs: jax.Array
+    action: jax.Array
+    log_prob: jax.Array
+    value: jax.Array
+    reward: jax.Array
+    done: jax.Array
+
+
+@dataclass(frozen=True)
+class PPO:
+    config: PPOConfig
+    network: ActorCritic
+    components: tuple[Component, ...]
+    spec: AgentSpec
+
+    @classmethod
+    def build(cls, config: PPOConfig, components: tuple[Component, ...], task_env: TaskEnv,
+              num_tasks: int) -> PPO:
+        network = ActorCritic(task_env.action_dim, task_env.discrete, tuple(config.hidden),
+                              config.activation)
+        from lifelong.learners.distributions import Categorical, DiagGaussian
+
+        distribution = Categorical() if task_env.discrete else DiagGaussian()
+        spec = AgentSpec(task_env.obs_dim, task_env.action_dim, task_env.discrete, num_tasks,
+                         apply=network.apply, distribution=distribution)
+        for component in components:  # CL seam: architecture components wrap the network
+            if component.wrap_network is not None:
+                network = component.wrap_network(network, spec)
+        spec = AgentSpec(spec.obs_dim, spec.action_dim, spec.discrete, num_tasks,
+                         apply=network.apply, distribution=distribution)
+        return cls(config, network, components, spec)
+
+    def optimizer(self) -> optax.GradientTransformation:
+        # CL seam: optimization components are chained by name before Adam.
+        adam = optax.inject_hyperparams(optax.adam)(learning_rate=self.config.lr, eps=1e-5)
+        return optax.named_chain(
+            ("clip", optax.clip_by_global_norm(self.config.max_grad_norm)),
+            *((c.name, c.grad_tx) for c in self.components if c.grad_tx is not None),
+            ("adam", adam),
+        )
+
+    def init(self, key: jax.Array) -> AgentState:
+        key_net, *keys = jax.random.split(key, 1 + len(self.components))
+        params = self.network.init(key_net, jnp.zeros((1, self.spec.obs_dim)), jnp.int32(0))
+        states = {c.name: c.init(k, params, self.spec) for c, k in zip(self.components, keys)}
+        return AgentState(LearnerState(params, self.optimizer().init(params)), states)
+
+    def act(self, params: Any, obs: jax.Array, task_id: jax.Array, key: jax.Array,
+            greedy: bool = False) -> jax.Array:
+        head, _ = self.spec.apply(params, obs, task_id)
+        dist = self.spec.distribution
+        return dist.mode(head) if greedy else dist.sample(head, key)
+
+    def _loss(self, params, component_states, mb: Transition, advantages, targets, batch):
+        cfg, dist = self.config, self.spec.distribution
+        head, value = self.spec.apply(params, mb.obs, batch.task_id)
+        log_prob = dist.log_prob(head, mb.action)
+        value_clipped = mb.value + jnp.clip(value - mb.value, -cfg.clip_eps, cfg.clip_eps)
+        value_loss = 0.5 * jnp.maximum((value - targets) ** 2,
+                                       (value_clipped - targets) ** 2).mean()
+        ratio = jnp.exp(log_prob - mb.log_prob)
+        adv = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        clipped = jnp.clip(ratio, 1 - cfg.clip_eps, 1 + cfg.clip_eps) * adv
+        actor_loss = -jnp.minimum(ratio * adv, clipped).mean()
+        entropy = dist.entropy(head).mean()
+        loss = actor_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
+        for c in self.components:  # CL seam: regularization penalties
+            if c.penalty is not None:
+                loss = loss + c.penalty(params, component_states[c.name], batch)
+        return loss
+
+    def _gae(self, traj: Transition, last_value: jax.Array) -> tuple[jax.Array, jax.Array]:
+        cfg = self.config
+
+        def backward(carry, t: Transition):
+            gae, next_value = carry
+            delta = t.reward + cfg.gamma * next_value * (1 - t.done) - t.value
+            gae = delta + cfg.gamma * cfg.gae_lambda * (1 - t.done) * gae
+            return (gae, t.value), gae
+
+        _, advantages = jax.lax.scan(backward, (jnp.zeros_like(last_value), last_value), traj,
+                                     reverse=True)
+        return advantages, advantages + traj.value
+
+    def _update_minibatch(self, agent: AgentState, mb, key: jax.Array) -> AgentState:
+        traj, advantages, targets, task_id = mb
+        batch = Batch(traj.obs, traj.action, task_id)
+        for c in self.components:  # CL seam: replay components choose the penalty batch
+            if c.select_batch is not None:
+                key, sub = jax.random.split(key)
+                batch = c.select_batch(batch, agent.components[c.name], sub)
+        learner = agent.learner
+        grads = jax.grad(self._loss)(learner.params, agent.components, traj, advantages,
+                                     targets, batch)
+        updates, opt_state = self.optimizer().update(grads, learner.opt_state, learner.params)
+        learner = LearnerState(optax.apply_updates(learner.params, updates), opt_state)
+        states = dict(agent.components)
+        for c in self.components:  # CL seam: plasticity edits after each gradient step
+            if c.after_update is not None:
+                key, sub = jax.random.split(key)
+                learner, states[c.name] = c.after_update(learner, states[c.name], batch, sub)
+        return AgentState(learner, states)
+
+    def make_train_task(
+        self, task_env: TaskEnv, evaluator: Evaluator, num_evals: int, updates_per_eval: int,
+        on_eval: Callable[[jax.Array, jax.Array], None] | None = None,
+    ) -> Callable[..., tuple[AgentState, jax.Array, Batch]]:
+        """Returns `train(state, task_params, eval_params, key) -> (state, returns, batch)`.
+
+        returns: [num_evals, eval_tasks] mean episodic return after each chunk;
+        batch: the last rollout's states and actions (for consolidation at task end).
+        `on_eval(episode_return_sum, episode_count)` is called from inside the scan after
+        each chunk (progress display); it must not affect the result.
+        """
+        cfg = self.config
+        step_env = jax.vmap(task_env.step, in_axes=(0, 0, 0, None))
+        reset_env = jax.vmap(task_env.reset, in_axes=(0, None))
+        minibatch_size = cfg.steps_per_update // cfg.num_minibatches
+
+        def rollout_step(carry, _):
+            agent, env_state, obs, params, ep_return, key = carry
+            key, key_act, key_step = jax.random.split(key, 3)
+            head, value = self.spec.apply(agent.learner.params, obs, params.task_id)
+            action = self.spec.distribution.sample(head, key_act)
+            log_prob = self.spec.distribution.log_prob(head, action)
+            step_keys = jax.random.split(key_step, cfg.num_envs)
+            next_obs, env_state, reward, done = step_env(step_keys, env_state, action, params)
+            ep_return = ep_return + reward
+            finished = (jnp.where(done, ep_return, 0.0).sum(), done.sum())
+            ep_return = jnp.where(done, 0.0, ep_return)
+            transition = Transition(obs, action, log_prob, value, reward, done.astype(jnp.float32))
+            return (agent, env_state, next_obs, params, ep_return, key), (transition, finished)
+
+        def update(carry, _):
+            carry, (traj, finished) = jax.lax.scan(rollout_step, carry, None, cfg.num_steps)
+            agent, env_state, obs, params, ep_return, key = carry
+            _, last_value = self.spec.apply(agent.learner.params, obs, params.task_id)
+            advantages, targets = self._gae(traj, last_value)
+
+            def epoch(agent_key, _):
+                agent, key = agent_key
+                key, key_perm, key_mb = jax.random.split(key, 3)
+                permutation = jax.random.permutation(key_perm, cfg.steps_per_update)
+                flat = jax.tree.map(lambda x: x.reshape(cfg.steps_per_update, *x.shape[2:]),
+                                    (traj, advantages, targets))
+                shuffled = jax.tree.map(
+                    lambda x: x[permutation].reshape(cfg.num_minibatches, minibatch_size,
+                                                     *x.shape[1:]), flat)
+                mb_keys = jax.random.split(key_mb, cfg.num_minibatches)
+
+                def minibatch(agent, inputs):
+                    (traj_mb, adv_mb, targets_mb), mb_key = inputs
+                    mb = (traj_mb, adv_mb, targets_mb, params.task_id)
+                    return self._update_minibatch(agent, mb, mb_key), None
+
+                agent, _ = jax.lax.scan(minibatch, agent, (shuffled, mb_keys))
+                return (agent, key), None
+
+            (agent, key), _ = jax.lax.scan(epoch, (agent, key), None, cfg.update_epochs)
+            carry = (agent, env_state, obs, params, ep_return, key)
+            return carry, (traj, jax.tree.map(jnp.sum, finished))
+
+        def train(agent: AgentState, params: TaskParams, eval_params, key: jax.Array):
+            def chunk(carry, _):
+                carry, (traj, finished) = jax.lax.scan(update, carry, None, updates_per_eval)
+                agent, key = carry[0], carry[-1]
+                key, key_eval = jax.random.split(key)
+                returns = evaluator(self._actor(agent.learner.params), eval_params, key_eval)
+                if on_eval is not None:
+                    jax.debug.callback(on_eval, finished[0].sum(), finished[1].sum())
+                last = jax.tree.map(lambda x: x[-1], traj)
+                return (*carry[:-1], key), (returns, last)
+
+            key, key_reset = jax.random.split(key)
+            obs, env_state = reset_env(jax.random.split(key_reset, cfg.num_envs), params)
+            carry = (agent, env_state, obs, params, jnp.zeros(cfg.num_envs), key)
+            carry, (returns, last) = jax.lax.scan(chunk, carry, None, num_evals)
+            final = jax.tree.map(lambda x: x[-1], last)
+            flat = lambda x: x.reshape(-1, *x.shape[2:])  # noqa: E731
+            return carry[0], returns, Batch(flat(final.obs), flat(final.action), params.task_id)
+
+        return train
+
+    def _actor(self, params: Any) -> Callable[[jax.Array, jax.Array, jax.Array, bool], jax.Array]:
+        return lambda obs, task_id, key, greedy: self.act(params, obs, task_id, key, greedy)

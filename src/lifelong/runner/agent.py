@@ -1,0 +1,34 @@
+"""Builds one agent (learner + components) for a scenario, checking what it may see."""
+
+from __future__ import annotations
+
+from lifelong.components import make_component
+from lifelong.config import Agent
+from lifelong.errors import ConfigError
+from lifelong.learners import LEARNERS
+from lifelong.scenarios import Scenario
+
+
+def build_agent(agent: Agent, scenario: Scenario):
+    """Returns the learner object of `agent`; a component needing hidden information fails."""
+    components = []
+    for i, options in enumerate(agent.components):
+        component = make_component(options)
+        field = f"agents.{agent.name}.components.{i}"
+        if component.requires_task_id and not scenario.task_id_visible:
+            raise ConfigError(field, f"{component.name!r} needs a visible task id, but scenario "
+                              f"{scenario.name!r} hides it; remove the component or set "
+                              "scenario.task_id_visible: true")
+        if component.requires_boundaries and not scenario.boundaries_visible:
+            raise ConfigError(field, f"{component.name!r} acts at task boundaries, which "
+                              f"scenario {scenario.name!r} hides; remove the component or set "
+                              "scenario.boundaries_visible: true")
+        components.append(component)
+    envs = {task.env for task in scenario.tasks}
+    specs = {(e.obs_dim, e.action_dim, e.discrete) for e in envs}
+    if len(specs) != 1:
+        raise ConfigError("scenario", f"tasks disagree on (obs_dim, action_dim, discrete): "
+                          f"{sorted(specs)}; pad them to one spec in the scenario builder")
+    learner_class = LEARNERS[agent.learner.name].learner
+    return learner_class.build(agent.learner, tuple(components), scenario.tasks[0].env,
+                               scenario.num_tasks)

@@ -1,0 +1,108 @@
+"""The task loop: train an agent through a scenario over vmapped seeds, evaluating as it goes.
+
+For each stream position: `on_task_start` hooks, one jitted call that trains the whole task
+(rollouts, updates, periodic evaluation), then `on_task_end` hooks. One compiled training
+function per environment: tasks that differ only in parameters reuse it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import numpy as np
+
+from lifelong.envs import TaskEnv
+from lifelong.evaluation.rollout import Evaluator, random_actor, stack_params
+from lifelong.learners.ppo import PPO, AgentState
+from lifelong.scenarios import Scenario, Task
+
+
+def make_evaluator(scenario: Scenario, episodes: int, greedy: bool,
+                   max_steps: int | None) -> tuple[Evaluator, tuple]:
+    """The evaluator of a scenario's eval set and its stacked per-group task parameters."""
+    groups = tuple((env, tuple(positions)) for env, positions in scenario.eval_groups())
+    evaluator = Evaluator(groups, len(scenario.eval_tasks), episodes, greedy, max_steps)
+    eval_params = tuple(
+        stack_params([scenario.tasks[scenario.eval_tasks[j]].params for j in positions])
+        for _, positions in groups
+    )
+    return evaluator, eval_params
+
+
+class TaskLoop:
+    """Trains one learner through `scenario`; compiled functions are cached per environment."""
+
+    def __init__(self, learner: PPO, evaluator: Evaluator, steps_per_task: int,
+                 eval_every: int, boundaries_visible: bool = True,
+                 on_eval: Callable[[np.ndarray, np.ndarray], None] | None = None):
+        self.learner, self.evaluator = learner, evaluator
+        self.boundaries_visible = boundaries_visible
+        self.num_evals = steps_per_task // eval_every
+        self.updates_per_eval = eval_every // learner.config.steps_per_update
+        self.on_eval = on_eval
+        self._train: dict[TaskEnv, Callable] = {}
+        components = learner.components
+        self._starts = [c for c in components if c.on_task_start is not None]
+        self._ends = [c for c in components if c.on_task_end is not None]
+        self._init = jax.jit(jax.vmap(learner.init))
+        self._evaluate = jax.jit(jax.vmap(
+            lambda agent, eval_params, key: evaluator(learner._actor(agent.learner.params),
+                                                      eval_params, key),
+            in_axes=(0, None, 0)))
+        self._start = jax.jit(jax.vmap(self._task_start, in_axes=(0, None)))
+        self._end = jax.jit(jax.vmap(self._task_end, in_axes=(0, 0, 0)))
+
+    def train_function(self, env: TaskEnv) -> Callable:
+        """The jitted, seed-vmapped training of one task on `env` (compiled once per env)."""
+        if env not in self._train:
+            train = self.learner.make_train_task(env, self.evaluator, self.num_evals,
+                                                 self.updates_per_eval, self.on_eval)
+            self._train[env] = jax.jit(jax.vmap(train, in_axes=(0, None, None, 0)))
+        return self._train[env]
+
+    def _task_start(self, agent: AgentState, task_id: jax.Array) -> AgentState:
+        states = dict(agent.components)
+        for c in self._starts:
+            states[c.name] = c.on_task_start(states[c.name], agent.learner.params, task_id)
+        return agent._replace(components=states)
+
+    def _task_end(self, agent: AgentState, batch, key: jax.Array) -> AgentState:
+        states = dict(agent.components)
+        for c, k in zip(self._ends, jax.random.split(key, max(1, len(self._ends)))):
+            states[c.name] = c.on_task_end(states[c.name], agent.learner.params, batch,
+                                           self.learner.spec, k)
+        return agent._replace(components=states)
+
+    def run(self, seed_keys: jax.Array, stream: Sequence[Task], eval_params,
+            on_task: Callable[[int], None] | None = None) -> tuple[np.ndarray, AgentState]:
+        """Trains through `stream`; returns ([seeds, 1 + K * num_evals, eval_tasks], state).
+
+        Eval point 0 is the untrained agent; `eval_params` are the evaluator's stacked task
+        parameters (`make_evaluator`).
+        """
+        key_init, key_eval, key_tasks = jax.vmap(lambda k: jax.random.split(k, 3),
+                                                 out_axes=1)(seed_keys)
+        agent = self._init(key_init)
+        curves = [self._evaluate(agent, eval_params, key_eval)[:, None]]
+        for position, task in enumerate(stream):
+            if on_task is not None:
+                on_task(position)
+            keys = jax.vmap(lambda k, p=position: jax.random.fold_in(k, p))(key_tasks)
+            key_train, key_end = jax.vmap(jax.random.split, out_axes=1)(keys)
+            if self.boundaries_visible and self._starts:
+                agent = self._start(agent, task.params.task_id)
+            agent, returns, batch = self.train_function(task.env)(
+                agent, task.params, eval_params, key_train)
+            if self.boundaries_visible and self._ends:
+                agent = self._end(agent, batch, key_end)
+            curves.append(returns)
+        return np.asarray(jax.numpy.concatenate(curves, axis=1)), agent
+
+
+def random_returns(scenario: Scenario, evaluator: Evaluator, eval_params,
+                   seed_keys: jax.Array) -> np.ndarray:
+    """[eval_tasks] mean return of a uniform-random policy (over seeds and episodes)."""
+    env = scenario.tasks[0].env
+    evaluate = jax.jit(jax.vmap(lambda k: evaluator(random_actor(env), eval_params, k)))
+    return np.asarray(evaluate(seed_keys)).mean(axis=0)
