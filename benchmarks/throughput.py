@@ -46,6 +46,7 @@ class Row:
     setup: str
     steps_per_s: float
     note: str = ""
+    cores: float | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -66,19 +67,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def time_jax(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """(first call incl. compile, median of `repeats` later calls), in seconds."""
+def time_jax(fn: Callable[[], object], repeats: int) -> tuple[float, float, float]:
+    """(first call incl. compile, median of `repeats` later calls, CPU cores busy), seconds.
+
+    Cores busy = process CPU time / wall time over the timed calls: 1.0 means one thread
+    did all the work; above 1 means XLA spread the work over several threads.
+    """
     import jax
 
     start = time.perf_counter()
     jax.block_until_ready(fn())
     first = time.perf_counter() - start
-    times = []
+    times, cpu = [], time.process_time()
     for _ in range(repeats):
         start = time.perf_counter()
         jax.block_until_ready(fn())
         times.append(time.perf_counter() - start)
-    return first, statistics.median(times)
+    return first, statistics.median(times), (time.process_time() - cpu) / sum(times)
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,17 +306,21 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
     import jax
 
+    load = os.getloadavg()[0]
     print(f"jax {jax.__version__}, devices: {len(jax.devices())} x {jax.devices()[0].platform}, "
-          f"{os.cpu_count()} CPU cores; {args.steps} steps per seed, {args.seeds} seeds")
+          f"{os.cpu_count()} CPU cores; {args.steps} steps per seed, {args.seeds} seeds; "
+          f"load average {load:.2f}")
+    if load > 0.5:
+        print("  warning: the machine is busy; other processes will lower these numbers")
 
     rows: list[Row] = []
 
     def jax_row(setup: str, call: Callable[[], object], seeds: int, note: str = "") -> Row:
-        first, median = time_jax(call, args.repeats)
+        first, median, cores = time_jax(call, args.repeats)
         rate = seeds * args.steps / median
         print(f"  {setup}: {rate:,.0f} steps/s (first call {first:.1f} s incl. compile, "
-              f"median {median:.2f} s)")
-        row = Row(setup, rate, note)
+              f"median {median:.2f} s, {cores:.2f} cores busy)")
+        row = Row(setup, rate, note, cores)
         rows.append(row)
         return row
 
@@ -341,12 +350,13 @@ def main(argv: list[str] | None = None) -> None:
         return f"{rate / ref:.1f}x" if ref else "-"
 
     width = max(len(r.setup) for r in rows)
-    print(f"\n{'setup':<{width}} | {'steps/s':>9} | vs SB3 default | vs SB3 matched | note")
-    print(f"{'-' * width}-|-----------|----------------|----------------|-----")
+    print(f"\n{'setup':<{width}} | {'steps/s':>9} | vs SB3 default | vs SB3 matched | cores "
+          "| note")
+    print(f"{'-' * width}-|-----------|----------------|----------------|-------|-----")
     for r in rows:
-        rate = r.steps_per_s
+        rate, cores = r.steps_per_s, "-" if r.cores is None else f"{r.cores:.2f}"
         print(f"{r.setup:<{width}} | {rate:>9,.0f} | {ratio(rate, sb3_default):>14} | "
-              f"{ratio(rate, sb3_matched):>14} | {r.note}")
+              f"{ratio(rate, sb3_matched):>14} | {cores:>5} | {r.note}")
 
     print(f"\nlifelong / bare, 1 seed:  {life_1.steps_per_s / bare_1.steps_per_s:.2f} "
           "(goal: >= 0.90)")
@@ -357,6 +367,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{life_1.steps_per_s / sb3_matched:.1f}x")
         print(f"lifelong best multi-seed row vs SB3 default single-process "
               f"(aggregate over seeds and both cores): {best / sb3_default:.1f}x")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (this run itself adds ~1-2)")
     sys.stdout.flush()
 
 

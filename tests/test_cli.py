@@ -53,8 +53,7 @@ def test_list_names_every_registered_thing(capsys):
     (["scenario.task_id_visible=false"], "agents.multihead.components.0: 'multihead' needs a "
                                          "visible task id"),
     (["scenario.num_tasks=0"], "scenario.num_tasks: Input should be greater than or equal to 1"),
-    (["scenario.name=gymnax-params", "scenario.tasks=[]"], "scenario: the scenario has zero "
-                                                             "tasks"),
+    (["scenario={name: gymnax-params, tasks: []}"], "scenario: the scenario has zero tasks"),
     (["steps_per_task=1000", "eval_every=300"], "eval_every: must divide steps_per_task=1000"),
     (["steps_per_task=2000", "eval_every=1000"], "eval_every: must be a multiple of agent"),
     (["scenario.boundaries_visible=false"], "agents.l2.components.0: 'l2' acts at task "
@@ -71,8 +70,8 @@ def test_bad_input_is_one_clear_line(overrides, expected, capsys, tmp_path):
 
 
 def test_missing_config_file_and_no_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "lifelong.cli", "run", str(tmp_path / "no.yaml")],
-                            capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "lifelong.cli", "run", str(tmp_path / "no.yaml")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "no such file" in result.stderr and "Traceback" not in result.stderr
 

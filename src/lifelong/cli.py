@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+
+def use_all_cores() -> None:
+    """Exposes every CPU core as a JAX device (before JAX starts) so seeds run in parallel."""
+    flag = "--xla_force_host_platform_device_count"
+    if flag not in os.environ.get("XLA_FLAGS", "") and "jax" not in sys.modules:
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}={os.cpu_count()}"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -68,6 +76,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_all_cores()
     args = parser().parse_args(argv)
     from lifelong.errors import ConfigError
 

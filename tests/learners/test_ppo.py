@@ -2,8 +2,8 @@
 
 import jax
 import numpy as np
-
 from conftest import train_study
+
 from lifelong import config
 from lifelong.runner.agent import build_agent
 from lifelong.runner.loop import TaskLoop, make_evaluator
@@ -12,7 +12,7 @@ from lifelong.scenarios import make_scenario
 
 def test_ppo_solves_cartpole():
     returns, _, _ = train_study([
-        "scenario.name=gymnax-params", "scenario.tasks=[{}]", "agents={finetune: {}}",
+        "scenario={name: gymnax-params, tasks: [{}]}", "agents={finetune: {}}",
         "seeds=2", "steps_per_task=262144", "eval_every=65536", "eval.greedy=true",
     ])
     curve = returns["finetune"].mean(axis=0)[:, 0]  # [eval_points]
@@ -22,8 +22,8 @@ def test_ppo_solves_cartpole():
 
 def test_ppo_continuous_actions_train_on_pendulum():
     study = config.load(None, [
-        "scenario.name=gymnax-params", "scenario.env_id=Pendulum-v1",
-        "scenario.tasks=[{max_torque: 2.0}, {max_torque: 1.0}]", "agents={finetune: {}}",
+        "scenario={name: gymnax-params, env_id: Pendulum-v1, "
+        "tasks: [{max_torque: 2.0}, {max_torque: 1.0}]}", "agents={finetune: {}}",
         "seeds=2", "steps_per_task=4096", "eval_every=2048", "eval.episodes=2",
     ])
     scenario = make_scenario(study.scenario)

@@ -31,7 +31,8 @@ def test_four_task_stream_compiles_train_step_once():
 
 def test_env_param_changes_do_not_recompile():
     counts = _compiles([
-        "scenario.name=gymnax-params", "agents={finetune: {}, ewc: {components: [ewc]}}",
-        "scenario.tasks=[{gravity: 9.8}, {gravity: 3.0}, {length: 1.5}, {masspole: 0.3}]",
+        "agents={finetune: {}, ewc: {components: [ewc]}}",
+        "scenario={name: gymnax-params, "
+        "tasks: [{gravity: 9.8}, {gravity: 3.0}, {length: 1.5}, {masspole: 0.3}]}",
     ])
     assert counts == {"finetune": 1, "ewc": 1}

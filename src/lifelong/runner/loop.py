@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import jax
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lifelong.envs import TaskEnv
 from lifelong.evaluation.rollout import Evaluator, random_actor, stack_params
@@ -28,6 +29,19 @@ def make_evaluator(scenario: Scenario, episodes: int, greedy: bool,
         for _, positions in groups
     )
     return evaluator, eval_params
+
+
+def seed_sharding(num_seeds: int) -> NamedSharding | None:
+    """Splits the seed axis over as many local devices as divide it (None: one device).
+
+    On CPU, `XLA_FLAGS=--xla_force_host_platform_device_count=N` (set by the CLI) exposes
+    the cores as devices; jit then runs each device's share of the seeds in parallel.
+    """
+    devices = jax.devices()
+    count = max(n for n in range(1, len(devices) + 1) if num_seeds % n == 0)
+    if count == 1:
+        return None
+    return NamedSharding(Mesh(np.array(devices[:count]), ("seeds",)), PartitionSpec("seeds"))
 
 
 class TaskLoop:
@@ -81,6 +95,9 @@ class TaskLoop:
         Eval point 0 is the untrained agent; `eval_params` are the evaluator's stacked task
         parameters (`make_evaluator`).
         """
+        sharding = seed_sharding(seed_keys.shape[0])
+        if sharding is not None:
+            seed_keys = jax.device_put(seed_keys, sharding)
         key_init, key_eval, key_tasks = jax.vmap(lambda k: jax.random.split(k, 3),
                                                  out_axes=1)(seed_keys)
         agent = self._init(key_init)

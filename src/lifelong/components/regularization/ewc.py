@@ -19,7 +19,7 @@ from lifelong.components.regularization.l2 import squared_distance
 
 
 class EWCOptions(ComponentOptions):
-    strength: float = Field(1e3, ge=0, description="Penalty coefficient lambda.")
+    strength: float = Field(1e4, ge=0, description="Penalty coefficient lambda.")
     decay: float = Field(1.0, ge=0, le=1, description="Online-EWC decay gamma of the Fisher.")
     samples: int = Field(256, ge=1, description="States used to estimate the Fisher.")
 

@@ -1,0 +1,28 @@
+"""Every example config resolves and builds; the API example runs on a tiny budget."""
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+from lifelong import config
+from lifelong.runner.agent import build_agent
+from lifelong.scenarios import make_scenario
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_example_config_builds(path):
+    study = config.load(path)
+    scenario = make_scenario(study.scenario)
+    for agent in study.agents:
+        build_agent(agent, scenario)
+
+
+def test_api_example_runs(tmp_path, monkeypatch):
+    tiny = ["steps_per_task=1024", "eval_every=512", "eval.max_steps=20"]
+    monkeypatch.setattr(sys, "argv", ["api.py", str(tmp_path / "run"), *tiny])
+    runpy.run_path(str(EXAMPLES / "api.py"), run_name="__main__")
+    assert (tmp_path / "run" / "metrics.json").is_file()
