@@ -15,8 +15,6 @@ def use_all_cores() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from lifelong import config
     from lifelong.report import format_table, load_run, write_report
     from lifelong.runner.study import run_study
@@ -24,7 +22,7 @@ def _run(args: argparse.Namespace) -> int:
     study = config.load(args.config, args.set)
     run_dir = run_study(study, args.out, progress=not args.quiet)
     html = write_report(run_dir)
-    Console().print(format_table(load_run(run_dir)))
+    print(format_table(load_run(run_dir)))
     print(f"\nrun folder: {run_dir}\nreport:     {html}")
     return 0
 

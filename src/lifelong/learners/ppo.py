@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lifelong.components.component import AgentSpec, Batch, Component, LearnerState
 from lifelong.envs import TaskEnv, TaskParams
 from lifelong.evaluation.rollout import Evaluator
+from lifelong.learners.distributions import Categorical, DiagGaussian
 from lifelong.learners.networks import ActorCritic
 
 
@@ -74,8 +75,6 @@ class PPO:
               num_tasks: int) -> PPO:
         network = ActorCritic(task_env.action_dim, task_env.discrete, tuple(config.hidden),
                               config.activation)
-        from lifelong.learners.distributions import Categorical, DiagGaussian
-
         distribution = Categorical() if task_env.discrete else DiagGaussian()
         spec = AgentSpec(task_env.obs_dim, task_env.action_dim, task_env.discrete, num_tasks,
                          apply=network.apply, distribution=distribution)
@@ -221,7 +220,7 @@ class PPO:
                 carry, (traj, finished) = jax.lax.scan(update, carry, None, updates_per_eval)
                 agent, key = carry[0], carry[-1]
                 key, key_eval = jax.random.split(key)
-                returns = evaluator(self._actor(agent.learner.params), eval_params, key_eval)
+                returns = evaluator(self.actor(agent.learner.params), eval_params, key_eval)
                 if on_eval is not None:
                     jax.debug.callback(on_eval, finished[0].sum(), finished[1].sum())
                 last = jax.tree.map(lambda x: x[-1], traj)
@@ -237,5 +236,6 @@ class PPO:
 
         return train
 
-    def _actor(self, params: Any) -> Callable[[jax.Array, jax.Array, jax.Array, bool], jax.Array]:
+    def actor(self, params: Any) -> Callable[[jax.Array, jax.Array, jax.Array, bool], jax.Array]:
+        """The evaluator's view of the policy with `params`."""
         return lambda obs, task_id, key, greedy: self.act(params, obs, task_id, key, greedy)

@@ -61,7 +61,7 @@ class TaskLoop:
         self._ends = [c for c in components if c.on_task_end is not None]
         self._init = jax.jit(jax.vmap(learner.init))
         self._evaluate = jax.jit(jax.vmap(
-            lambda agent, eval_params, key: evaluator(learner._actor(agent.learner.params),
+            lambda agent, eval_params, key: evaluator(learner.actor(agent.learner.params),
                                                       eval_params, key),
             in_axes=(0, None, 0)))
         self._start = jax.jit(jax.vmap(self._task_start, in_axes=(0, None)))
