@@ -78,6 +78,9 @@ def test_two_tasks_all_metrics():
     # seed 1: A auc (0.2+0.6)/2=0.4 -> -0.1/0.5=-0.2;  B auc (0.3+0.7)/2=0.5 -> 0.3/0.8=0.375
     #         mean (-0.2 + 0.375) / 2 = 0.0875
     np.testing.assert_allclose(forward_transfer(s, lay, TWO_TASK_REF), [0.4125, 0.0875])
+    # un-normalized: seed 0: (0.1 + 0.5) / 2 = 0.3;  seed 1: (-0.1 + 0.3) / 2 = 0.1
+    np.testing.assert_allclose(forward_transfer(s, lay, TWO_TASK_REF, normalized=False),
+                               [0.3, 0.1])
     # seed 0: k=0 -> 0.8;  k=1 -> (0.5+0.9)/2 = 0.7;  mean 0.75
     # seed 1: k=0 -> 0.6;  k=1 -> (0.6+0.7)/2 = 0.65; mean 0.625
     np.testing.assert_allclose(average_incremental_performance(s, lay), [0.75, 0.625])
@@ -186,7 +189,7 @@ def test_bootstrap_single_seed_and_bad_input():
 def test_summarize_is_json_ready():
     summary = summarize(TWO_TASK_SCORES, TWO_TASKS, TWO_TASK_REF)
     assert tuple(summary) == METRIC_NAMES
-    assert set(METRICS) == set(METRIC_NAMES) - {"forward_transfer"}
+    assert set(METRICS) == set(METRIC_NAMES) - {"forward_transfer", "forward_transfer_gap"}
     json.dumps(summary)
     ap = summary["average_performance"]
     assert ap["per_seed"] == pytest.approx([0.7, 0.65])

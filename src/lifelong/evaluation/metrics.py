@@ -151,7 +151,7 @@ def backward_transfer(scores: np.ndarray, layout: StreamLayout) -> np.ndarray:
 
 
 def forward_transfer(
-    scores: np.ndarray, layout: StreamLayout, reference_auc: np.ndarray
+    scores: np.ndarray, layout: StreamLayout, reference_auc: np.ndarray, normalized: bool = True
 ) -> np.ndarray:
     """Continual World forward transfer: normalized area under each training window. [seeds].
 
@@ -160,7 +160,9 @@ def forward_transfer(
     reference's own mean score over its window. When the reference already sits at (or above) 1
     over its whole window, ``1 - ref_j`` is ~0 and the ratio would explode or flip sign, so the
     plain difference ``auc - ref_j`` is used instead. Returns 0 if no position trains an eval
-    task.
+    task. ``normalized=False`` gives the plain difference everywhere (Continual World's
+    un-normalized "ft"): on a normalized-return scale a fast-learning reference pushes
+    ``ref_j`` close to 1 and makes the ratio large, so both are reported.
     """
     scores = _validate(scores, layout)
     reference_auc = np.asarray(reference_auc, dtype=np.float64)
@@ -177,7 +179,7 @@ def forward_transfer(
         auc = window.mean(axis=1)  # [seeds]
         ref = reference_auc[j]
         gap = 1.0 - ref
-        transfers.append((auc - ref) / gap if gap > _FT_EPS else auc - ref)
+        transfers.append((auc - ref) / gap if normalized and gap > _FT_EPS else auc - ref)
     if not transfers:
         return np.zeros(scores.shape[0])
     return np.mean(transfers, axis=0)
@@ -240,6 +242,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "max_forgetting",
     "backward_transfer",
     "forward_transfer",
+    "forward_transfer_gap",
     "average_incremental_performance",
 )
 
@@ -250,8 +253,9 @@ def summarize(
     """Every metric as ``{"mean", "ci_low", "ci_high", "per_seed"}`` of plain (JSON) floats."""
     summary = {}
     for name in METRIC_NAMES:
-        if name == "forward_transfer":
-            per_seed = forward_transfer(scores, layout, reference_auc)
+        if name.startswith("forward_transfer"):
+            normalized = name == "forward_transfer"
+            per_seed = forward_transfer(scores, layout, reference_auc, normalized)
         else:
             per_seed = METRICS[name](scores, layout)
         mean, low, high = bootstrap_ci(per_seed)

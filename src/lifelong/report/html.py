@@ -31,6 +31,10 @@ METRIC_DEFINITIONS: dict[str, str] = {
         "reference, (AUC - AUC_ref) / (1 - AUC_ref) (Continual World). Positive when earlier "
         "tasks made learning faster."
     ),
+    "forward_transfer_gap": (
+        "The same without normalization, AUC - AUC_ref (Continual World's un-normalized ft); "
+        "stable when the reference learns its task almost at once (AUC_ref near 1)."
+    ),
     "average_incremental_performance": (
         "Mean over stream positions of the average score on the eval tasks seen so far."
     ),

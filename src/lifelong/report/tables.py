@@ -16,6 +16,7 @@ METRIC_LABELS: dict[str, str] = {
     "max_forgetting": "max forgetting",
     "backward_transfer": "backward transfer",
     "forward_transfer": "forward transfer",
+    "forward_transfer_gap": "forward transfer (AUC gap)",
     "average_incremental_performance": "incremental performance",
 }
 # The three headline metrics of the Markdown table (as in Continual World).
