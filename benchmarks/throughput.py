@@ -10,14 +10,13 @@ Rows:
 JAX rows are timed after a compile/warm-up call (median of --repeats calls); SB3 rows time
 `model.learn` after a one-rollout warm-up. Run:
 
-    .venv/bin/python benchmarks/throughput.py            # ~4-5 minutes on 2 CPU cores
+    .venv/bin/python benchmarks/throughput.py            # ~3-4 minutes on 2 CPU cores
     .venv/bin/python benchmarks/throughput.py --skip-sb3 # JAX rows only
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import statistics
 import sys
@@ -52,8 +51,10 @@ class Row:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=409_600,
-                        help="env steps per seed for the JAX rows (multiple of 512)")
-    parser.add_argument("--seeds", type=int, default=8, help="seeds of the vmapped rows")
+                        help="env steps of the 1-seed JAX rows (multiple of 512)")
+    parser.add_argument("--seeds", type=int, default=8, help="seeds of the multi-seed rows")
+    parser.add_argument("--seed-steps", type=int, default=102_400,
+                        help="env steps per seed of the multi-seed rows (multiple of 512)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed calls per JAX row after warm-up (median reported)")
     parser.add_argument("--sb3-matched-steps", type=int, default=50_000)
@@ -62,9 +63,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host-devices", type=int, default=2,
                         help="XLA host (CPU) devices; >1 adds the sharded multi-seed row")
     args = parser.parse_args(argv)
-    if args.steps % STEPS_PER_UPDATE:
-        parser.error(f"--steps must be a multiple of {STEPS_PER_UPDATE}")
+    for flag, value in [("--steps", args.steps), ("--seed-steps", args.seed_steps)]:
+        if value % STEPS_PER_UPDATE:
+            parser.error(f"{flag} must be a multiple of {STEPS_PER_UPDATE}")
     return args
+
+
+def busy_cores(seconds: float = 1.0) -> float | None:
+    """CPU cores busy (all processes) over `seconds`, from /proc/stat; None off Linux."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except OSError:
+        return None
+    return (1 - (idle1 - idle0) / max(total1 - total0, 1)) * (os.cpu_count() or 1)
 
 
 def time_jax(fn: Callable[[], object], repeats: int) -> tuple[float, float, float]:
@@ -101,7 +120,7 @@ def lifelong_train(steps: int, seeds: int, shard: bool = False) -> Callable[[], 
 
     from lifelong import config
     from lifelong.runner.agent import build_agent
-    from lifelong.runner.loop import TaskLoop, make_evaluator
+    from lifelong.runner.loop import TaskLoop, make_evaluator, seed_sharding
     from lifelong.scenarios import make_scenario
 
     study = config.load(None, [
@@ -111,24 +130,14 @@ def lifelong_train(steps: int, seeds: int, shard: bool = False) -> Callable[[], 
     scenario = make_scenario(study.scenario)
     evaluator, eval_params = make_evaluator(scenario, episodes=1, greedy=True, max_steps=1)
     learner = build_agent(study.agents[0], scenario)  # 'finetune': plain PPO
-    if "scenario" in inspect.signature(TaskLoop).parameters:  # the earlier signature
-        loop = TaskLoop(learner, scenario, evaluator, eval_params, steps, steps)
-    else:
-        loop = TaskLoop(learner, evaluator, steps, steps)
+    loop = TaskLoop(learner, evaluator, steps, steps)
     task = scenario.tasks[0]
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
+    if shard:  # what `TaskLoop.run` does when several devices divide the seeds
+        keys = jax.device_put(keys, seed_sharding(seeds))
     agent = loop._init(keys)
-    params = task.params
-    if shard:
-        from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-        mesh = Mesh(jax.devices(), ("seeds",))
-        by_seed, replicated = NamedSharding(mesh, PartitionSpec("seeds")), NamedSharding(
-            mesh, PartitionSpec())
-        agent, keys = jax.device_put((agent, keys), by_seed)
-        params, eval_params = jax.device_put((params, eval_params), replicated)
     train = loop.train_function(task.env)
-    return lambda: train(agent, params, eval_params, keys)
+    return lambda: train(agent, task.params, eval_params, keys)
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,18 +315,19 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
     import jax
 
-    load = os.getloadavg()[0]
+    busy = busy_cores()
     print(f"jax {jax.__version__}, devices: {len(jax.devices())} x {jax.devices()[0].platform}, "
-          f"{os.cpu_count()} CPU cores; {args.steps} steps per seed, {args.seeds} seeds; "
-          f"load average {load:.2f}")
-    if load > 0.5:
+          f"{os.cpu_count()} CPU cores; 1-seed rows {args.steps} steps, {args.seeds}-seed rows "
+          f"{args.seed_steps} steps per seed; "
+          f"other load before start: {busy if busy is None else round(busy, 2)} cores busy")
+    if busy is not None and busy > 0.3:
         print("  warning: the machine is busy; other processes will lower these numbers")
 
     rows: list[Row] = []
 
     def jax_row(setup: str, call: Callable[[], object], seeds: int, note: str = "") -> Row:
         first, median, cores = time_jax(call, args.repeats)
-        rate = seeds * args.steps / median
+        rate = seeds * (args.steps if seeds == 1 else args.seed_steps) / median
         print(f"  {setup}: {rate:,.0f} steps/s (first call {first:.1f} s incl. compile, "
               f"median {median:.2f} s, {cores:.2f} cores busy)")
         row = Row(setup, rate, note, cores)
@@ -331,14 +341,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"    (bare PPO sanity: mean episode length in last update {float(lengths[-1]):.0f})")
     life_1 = jax_row("lifelong PPO, 1 seed", lifelong_train(args.steps, 1), 1, "per process")
     bare_n = jax_row(f"bare jitted PPO, {args.seeds} seeds vmapped",
-                     bare_run(args.steps, args.seeds)[0], args.seeds, "aggregate")
-    life_n = jax_row(f"lifelong PPO, {args.seeds} seeds vmapped",
-                     lifelong_train(args.steps, args.seeds), args.seeds,
+                     bare_run(args.seed_steps, args.seeds)[0], args.seeds,
                      "aggregate over seeds, one device")
+    life_n = jax_row(f"lifelong PPO, {args.seeds} seeds vmapped",
+                     lifelong_train(args.seed_steps, args.seeds), args.seeds,
+                     "aggregate over seeds, one device")
+    sharded = None
     if len(jax.devices()) > 1 and args.seeds % len(jax.devices()) == 0:
-        jax_row(f"lifelong PPO, {args.seeds} seeds sharded over {len(jax.devices())} devices",
-                lifelong_train(args.steps, args.seeds, shard=True), args.seeds,
-                "aggregate over seeds and both cores")
+        sharded = jax_row(
+            f"lifelong PPO, {args.seeds} seeds sharded over {len(jax.devices())} devices",
+            lifelong_train(args.seed_steps, args.seeds, shard=True), args.seeds,
+            "aggregate over seeds and all cores")
     print(f"  JAX rows took {time.perf_counter() - t0:.0f} s")
 
     sb3 = [] if args.skip_sb3 else sb3_rows(args.sb3_matched_steps, args.sb3_default_steps)
@@ -361,13 +374,20 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nlifelong / bare, 1 seed:  {life_1.steps_per_s / bare_1.steps_per_s:.2f} "
           "(goal: >= 0.90)")
     print(f"lifelong / bare, {args.seeds} seeds: {life_n.steps_per_s / bare_n.steps_per_s:.2f}")
+    if sharded is not None:
+        print(f"sharding the seeds over {len(jax.devices())} devices vs vmap on one: "
+              f"{sharded.steps_per_s / life_n.steps_per_s:.2f}x")
     if sb3:
-        best = max(r.steps_per_s for r in rows if r.setup.startswith("lifelong"))
         print(f"lifelong 1 seed vs SB3 matched (per process, same hyperparameters): "
               f"{life_1.steps_per_s / sb3_matched:.1f}x")
-        print(f"lifelong best multi-seed row vs SB3 default single-process "
-              f"(aggregate over seeds and both cores): {best / sb3_default:.1f}x")
-    print(f"load average at the end: {os.getloadavg()[0]:.2f} (this run itself adds ~1-2)")
+        print(f"lifelong {args.seeds} seeds vmapped vs SB3 default single-process "
+              f"(aggregate over seeds, one device): {life_n.steps_per_s / sb3_default:.0f}x")
+        if sharded is not None:
+            print(f"lifelong {args.seeds} seeds sharded vs SB3 default single-process "
+                  f"(aggregate over seeds and both cores): "
+                  f"{sharded.steps_per_s / sb3_default:.0f}x")
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f}; this run alone "
+          "accounts for about 1-1.5")
     sys.stdout.flush()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, NamedTuple
 
 import jax
@@ -172,67 +173,77 @@ class PPO:
         reset_env = jax.vmap(task_env.reset, in_axes=(0, None))
         minibatch_size = cfg.steps_per_update // cfg.num_minibatches
 
-        def rollout_step(carry, _):
-            agent, env_state, obs, params, ep_return, key = carry
-            key, key_act, key_step = jax.random.split(key, 3)
-            head, value = self.spec.apply(agent.learner.params, obs, params.task_id)
-            action = self.spec.distribution.sample(head, key_act)
-            log_prob = self.spec.distribution.log_prob(head, action)
-            step_keys = jax.random.split(key_step, cfg.num_envs)
-            next_obs, env_state, reward, done = step_env(step_keys, env_state, action, params)
-            ep_return = ep_return + reward
-            finished = (jnp.where(done, ep_return, 0.0).sum(), done.sum())
-            ep_return = jnp.where(done, 0.0, ep_return)
-            transition = Transition(obs, action, log_prob, value, reward, done.astype(jnp.float32))
-            return (agent, env_state, next_obs, params, ep_return, key), (transition, finished)
+        def train(agent: AgentState, params: TaskParams, eval_params, key: jax.Array):
+            # Task parameters are closed over, never carried: the scans carry only what changes.
+            def rollout_step(net_params, carry, _):
+                env_state, obs, ep_return, key = carry
+                key, key_act, key_step = jax.random.split(key, 3)
+                head, value = self.spec.apply(net_params, obs, params.task_id)
+                action = self.spec.distribution.sample(head, key_act)
+                log_prob = self.spec.distribution.log_prob(head, action)
+                step_keys = jax.random.split(key_step, cfg.num_envs)
+                next_obs, env_state, reward, done = step_env(step_keys, env_state, action,
+                                                             params)
+                ep_return = ep_return + reward
+                finished = (jnp.where(done, ep_return, 0.0).sum(), done.sum())
+                ep_return = jnp.where(done, 0.0, ep_return)
+                transition = Transition(obs, action, log_prob, value, reward,
+                                        done.astype(jnp.float32))
+                return (env_state, next_obs, ep_return, key), (transition, finished)
 
-        def update(carry, _):
-            carry, (traj, finished) = jax.lax.scan(rollout_step, carry, None, cfg.num_steps)
-            agent, env_state, obs, params, ep_return, key = carry
-            _, last_value = self.spec.apply(agent.learner.params, obs, params.task_id)
-            advantages, targets = self._gae(traj, last_value)
-
-            def epoch(agent_key, _):
+            def epoch(traj, advantages, targets, agent_key, _):
                 agent, key = agent_key
                 key, key_perm, key_mb = jax.random.split(key, 3)
                 permutation = jax.random.permutation(key_perm, cfg.steps_per_update)
-                flat = jax.tree.map(lambda x: x.reshape(cfg.steps_per_update, *x.shape[2:]),
-                                    (traj, advantages, targets))
                 shuffled = jax.tree.map(
-                    lambda x: x[permutation].reshape(cfg.num_minibatches, minibatch_size,
-                                                     *x.shape[1:]), flat)
-                mb_keys = jax.random.split(key_mb, cfg.num_minibatches)
+                    lambda x: x.reshape(cfg.steps_per_update, *x.shape[2:])[permutation]
+                    .reshape(cfg.num_minibatches, minibatch_size, *x.shape[2:]),
+                    (traj, advantages, targets))
 
                 def minibatch(agent, inputs):
                     (traj_mb, adv_mb, targets_mb), mb_key = inputs
                     mb = (traj_mb, adv_mb, targets_mb, params.task_id)
                     return self._update_minibatch(agent, mb, mb_key), None
 
+                mb_keys = jax.random.split(key_mb, cfg.num_minibatches)
                 agent, _ = jax.lax.scan(minibatch, agent, (shuffled, mb_keys))
                 return (agent, key), None
 
-            (agent, key), _ = jax.lax.scan(epoch, (agent, key), None, cfg.update_epochs)
-            carry = (agent, env_state, obs, params, ep_return, key)
-            return carry, (traj, jax.tree.map(jnp.sum, finished))
+            def update(carry, _):
+                agent, rollout, _ = carry
+                net_params = agent.learner.params
+                rollout, (traj, finished) = jax.lax.scan(
+                    partial(rollout_step, net_params), rollout, None, cfg.num_steps)
+                env_state, obs, ep_return, key = rollout
+                _, last_value = self.spec.apply(net_params, obs, params.task_id)
+                advantages, targets = self._gae(traj, last_value)
+                key, key_epochs = jax.random.split(key)
+                (agent, _), _ = jax.lax.scan(partial(epoch, traj, advantages, targets),
+                                             (agent, key_epochs), None, cfg.update_epochs)
+                last = Batch(traj.obs.reshape(-1, task_env.obs_dim),
+                             traj.action.reshape(-1, *traj.action.shape[2:]), params.task_id)
+                return (agent, (env_state, obs, ep_return, key), last), jax.tree.map(
+                    jnp.sum, finished)
 
-        def train(agent: AgentState, params: TaskParams, eval_params, key: jax.Array):
             def chunk(carry, _):
-                carry, (traj, finished) = jax.lax.scan(update, carry, None, updates_per_eval)
-                agent, key = carry[0], carry[-1]
+                carry, finished = jax.lax.scan(update, carry, None, updates_per_eval)
+                agent, (env_state, obs, ep_return, key), last = carry
                 key, key_eval = jax.random.split(key)
                 returns = evaluator(self.actor(agent.learner.params), eval_params, key_eval)
                 if on_eval is not None:
                     jax.debug.callback(on_eval, finished[0].sum(), finished[1].sum())
-                last = jax.tree.map(lambda x: x[-1], traj)
-                return (*carry[:-1], key), (returns, last)
+                return (agent, (env_state, obs, ep_return, key), last), returns
 
             key, key_reset = jax.random.split(key)
             obs, env_state = reset_env(jax.random.split(key_reset, cfg.num_envs), params)
-            carry = (agent, env_state, obs, params, jnp.zeros(cfg.num_envs), key)
-            carry, (returns, last) = jax.lax.scan(chunk, carry, None, num_evals)
-            final = jax.tree.map(lambda x: x[-1], last)
-            flat = lambda x: x.reshape(-1, *x.shape[2:])  # noqa: E731
-            return carry[0], returns, Batch(flat(final.obs), flat(final.action), params.task_id)
+            action_shape = (cfg.steps_per_update,) + (() if task_env.discrete
+                                                       else (task_env.action_dim,))
+            action_dtype = jnp.int32 if task_env.discrete else jnp.float32
+            last = Batch(jnp.zeros((cfg.steps_per_update, task_env.obs_dim)),
+                         jnp.zeros(action_shape, action_dtype), params.task_id)
+            carry = (agent, (env_state, obs, jnp.zeros(cfg.num_envs), key), last)
+            (agent, _, last), returns = jax.lax.scan(chunk, carry, None, num_evals)
+            return agent, returns, last
 
         return train
 
