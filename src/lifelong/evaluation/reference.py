@@ -14,13 +14,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import jax
 import numpy as np
 from pydantic import BaseModel
 
 from lifelong.config import Agent, Study
 from lifelong.runner.agent import build_agent
-from lifelong.runner.loop import TaskLoop, make_evaluator
+from lifelong.runner.loop import TaskLoop, make_evaluator, seed_keys
 from lifelong.scenarios import Scenario
 
 CACHE_VERSION = 1
@@ -91,9 +90,8 @@ class ReferenceRunner:
         if path.is_file():
             return np.asarray(json.loads(path.read_text())["returns"])
         single, eval_params = self._single(task_index)
-        seed_keys = jax.random.split(jax.random.PRNGKey(self.study.config.seed),
-                                     self.study.config.seeds)
-        returns = self._loop.run(seed_keys, single.stream_tasks, eval_params)[0][:, :, 0]
+        keys = seed_keys(self.study.config.seed, self.study.config.seeds)
+        returns = self._loop.run(keys, single.stream_tasks, eval_params)[0][:, :, 0]
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"task": task.name, "returns": returns.tolist()}))

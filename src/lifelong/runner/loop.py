@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -31,17 +32,29 @@ def make_evaluator(scenario: Scenario, episodes: int, greedy: bool,
     return evaluator, eval_params
 
 
+def seed_keys(seed: int, num_seeds: int) -> jax.Array:
+    """[num_seeds] PRNG keys; seed i's key does not depend on how many seeds run."""
+    base = jax.random.PRNGKey(seed)
+    return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(num_seeds))
+
+
+def padded_seed_count(num_seeds: int) -> int:
+    """Seeds actually trained: rounded up to a multiple of the devices they are spread over."""
+    devices = min(len(jax.devices()), num_seeds)
+    return -(-num_seeds // devices) * devices
+
+
 def seed_sharding(num_seeds: int) -> NamedSharding | None:
-    """Splits the seed axis over as many local devices as divide it (None: one device).
+    """Splits a padded seed axis over the local devices (None: one device).
 
     On CPU, `XLA_FLAGS=--xla_force_host_platform_device_count=N` (set by the CLI) exposes
     the cores as devices; jit then runs each device's share of the seeds in parallel.
     """
-    devices = jax.devices()
-    count = max(n for n in range(1, len(devices) + 1) if num_seeds % n == 0)
-    if count == 1:
+    devices = min(len(jax.devices()), num_seeds)
+    if devices == 1:
         return None
-    return NamedSharding(Mesh(np.array(devices[:count]), ("seeds",)), PartitionSpec("seeds"))
+    mesh = Mesh(np.array(jax.devices()[:devices]), ("seeds",))
+    return NamedSharding(mesh, PartitionSpec("seeds"))
 
 
 class TaskLoop:
@@ -95,6 +108,11 @@ class TaskLoop:
         Eval point 0 is the untrained agent; `eval_params` are the evaluator's stacked task
         parameters (`make_evaluator`).
         """
+        num_seeds = seed_keys.shape[0]
+        # Pad the seeds so every device gets an equal share; padding is discarded at the end
+        # (each seed is an independent vmap lane, so it never changes the real seeds).
+        padding = padded_seed_count(num_seeds) - num_seeds
+        seed_keys = jnp.concatenate([seed_keys, seed_keys[:padding]])
         sharding = seed_sharding(seed_keys.shape[0])
         if sharding is not None:
             seed_keys = jax.device_put(seed_keys, sharding)
@@ -114,12 +132,13 @@ class TaskLoop:
             if self.boundaries_visible and self._ends:
                 agent = self._end(agent, batch, key_end)
             curves.append(returns)
-        return np.asarray(jax.numpy.concatenate(curves, axis=1)), agent
+        returns = np.asarray(jnp.concatenate(curves, axis=1))[:num_seeds]
+        return returns, jax.tree.map(lambda x: x[:num_seeds], agent)
 
 
 def random_returns(scenario: Scenario, evaluator: Evaluator, eval_params,
-                   seed_keys: jax.Array) -> np.ndarray:
+                   keys: jax.Array) -> np.ndarray:
     """[eval_tasks] mean return of a uniform-random policy (over seeds and episodes)."""
     env = scenario.tasks[0].env
     evaluate = jax.jit(jax.vmap(lambda k: evaluator(random_actor(env), eval_params, k)))
-    return np.asarray(evaluate(seed_keys)).mean(axis=0)
+    return np.asarray(evaluate(keys)).mean(axis=0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from lifelong.config import Study
@@ -14,7 +13,13 @@ from lifelong.evaluation.metrics import summarize
 from lifelong.evaluation.reference import Baseline, ReferenceRunner
 from lifelong.runner import results
 from lifelong.runner.agent import build_agent
-from lifelong.runner.loop import TaskLoop, make_evaluator, random_returns
+from lifelong.runner.loop import (
+    TaskLoop,
+    make_evaluator,
+    padded_seed_count,
+    random_returns,
+    seed_keys,
+)
 from lifelong.runner.progress import StudyProgress
 from lifelong.scenarios import make_scenario
 
@@ -38,12 +43,12 @@ def run_study(study: Study, out: str | Path | None = None, progress: bool = True
     results.write_layout(run_dir, scenario, cfg.steps_per_task, cfg.eval_every)
     evaluator, eval_params = make_evaluator(scenario, cfg.eval.episodes, cfg.eval.greedy,
                                             cfg.eval.max_steps)
-    seed_keys = jax.random.split(jax.random.PRNGKey(cfg.seed), cfg.seeds)
+    keys = seed_keys(cfg.seed, cfg.seeds)
     eval_names = [scenario.tasks[i].name for i in scenario.eval_tasks]
-    total = cfg.steps_per_task * cfg.seeds
+    total = cfg.steps_per_task * padded_seed_count(cfg.seeds)  # progress counts padding
 
     with StudyProgress(enabled=progress) as bar:
-        random = random_returns(scenario, evaluator, eval_params, seed_keys)
+        random = random_returns(scenario, evaluator, eval_params, keys)
         baselines = []
         references = ReferenceRunner(study, scenario, bar.on_eval)
         for j, task_index in enumerate(scenario.eval_tasks):
@@ -60,7 +65,7 @@ def run_study(study: Study, out: str | Path | None = None, progress: bool = True
                             len(scenario.stream))
             loop = TaskLoop(learners[agent.name], evaluator, cfg.steps_per_task, cfg.eval_every,
                             scenario.boundaries_visible, bar.on_eval)
-            returns, _ = loop.run(seed_keys, scenario.stream_tasks, eval_params, bar.on_task)
+            returns, _ = loop.run(keys, scenario.stream_tasks, eval_params, bar.on_task)
             scores = np.stack([b.normalize(returns[..., j]) for j, b in enumerate(baselines)], -1)
             results.write_returns(run_dir, agent.name, returns, scores, eval_names,
                                   cfg.eval_every)
