@@ -9,7 +9,7 @@ components act.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Literal, NamedTuple
 
@@ -82,8 +82,7 @@ class PPO:
         for component in components:  # CL seam: architecture components wrap the network
             if component.wrap_network is not None:
                 network = component.wrap_network(network, spec)
-        spec = AgentSpec(spec.obs_dim, spec.action_dim, spec.discrete, num_tasks,
-                         apply=network.apply, distribution=distribution)
+        spec = replace(spec, apply=network.apply)
         return cls(config, network, components, spec)
 
     def optimizer(self) -> optax.GradientTransformation:
