@@ -15,12 +15,12 @@ class StudyProgress:
     def __init__(self, console: Console | None = None, enabled: bool = True):
         self.console = console or Console(stderr=True)
         self._progress = Progress(
-            TextColumn("[bold]{task.fields[agent]:<14}"),
+            TextColumn("[bold]{task.fields[agent]}"),
             TextColumn("task {task.fields[position]}"),
-            BarColumn(),
-            TextColumn("{task.completed:>11,.0f}/{task.total:,.0f} steps"),
-            TextColumn("{task.fields[rate]:>8} steps/s"),
-            TextColumn("return {task.fields[ret]:>7}"),
+            BarColumn(bar_width=20),
+            TextColumn("{task.completed:,.0f} steps"),
+            TextColumn("{task.fields[rate]} steps/s"),
+            TextColumn("return {task.fields[ret]}"),
             TimeElapsedColumn(),
             console=self.console, disable=not enabled,
         )
@@ -39,7 +39,7 @@ class StudyProgress:
 
     def start_agent(self, name: str, total_steps: int, eval_every: int, num_tasks: int) -> None:
         self._bar = self._progress.add_task("", total=total_steps, agent=name,
-                                            position=f"0/{num_tasks}", rate="-", ret="-")
+                                            position=f"1/{num_tasks}", rate="-", ret="-")
         self._eval_every, self._num_tasks = eval_every, num_tasks
         self._started = time.perf_counter()
         self._completed = 0
