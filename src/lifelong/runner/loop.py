@@ -38,9 +38,14 @@ def seed_keys(seed: int, num_seeds: int) -> jax.Array:
     return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(num_seeds))
 
 
+def _seed_devices(num_seeds: int) -> int:
+    """How many local devices a batch of `num_seeds` seeds is spread over."""
+    return min(len(jax.devices()), num_seeds)
+
+
 def padded_seed_count(num_seeds: int) -> int:
     """Seeds actually trained: rounded up to a multiple of the devices they are spread over."""
-    devices = min(len(jax.devices()), num_seeds)
+    devices = _seed_devices(num_seeds)
     return -(-num_seeds // devices) * devices
 
 
@@ -50,7 +55,7 @@ def seed_sharding(num_seeds: int) -> NamedSharding | None:
     On CPU, `XLA_FLAGS=--xla_force_host_platform_device_count=N` (set by the CLI) exposes
     the cores as devices; jit then runs each device's share of the seeds in parallel.
     """
-    devices = min(len(jax.devices()), num_seeds)
+    devices = _seed_devices(num_seeds)
     if devices == 1:
         return None
     mesh = Mesh(np.array(jax.devices()[:devices]), ("seeds",))
@@ -58,7 +63,7 @@ def seed_sharding(num_seeds: int) -> NamedSharding | None:
 
 
 class TaskLoop:
-    """Trains one learner through `scenario`; compiled functions are cached per environment."""
+    """Trains one learner through a stream of tasks; compiled functions are cached per env."""
 
     def __init__(self, learner: PPO, evaluator: Evaluator, steps_per_task: int,
                  eval_every: int, boundaries_visible: bool = True,
