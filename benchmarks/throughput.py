@@ -129,7 +129,7 @@ def lifelong_train(steps: int, seeds: int, shard: bool = False) -> Callable[[], 
     ])
     scenario = make_scenario(study.scenario)
     evaluator, eval_params = make_evaluator(scenario, episodes=1, greedy=True, max_steps=1)
-    learner = build_agent(study.agents[0], scenario)  # 'finetune': plain PPO
+    learner = build_agent(study.agents[0], scenario, steps)  # 'finetune': plain PPO
     loop = TaskLoop(learner, evaluator, steps, steps)
     task = scenario.tasks[0]
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)

@@ -1,27 +1,19 @@
 """The forgetting probe: on a 2-task permuted CartPole stream, fine-tuning forgets task 1
-and EWC and multi-head forget significantly less (same keys, several seeds, one test)."""
+and EWC and multi-head forget significantly less (same keys, several seeds)."""
 
-import numpy as np
-from conftest import raw_forgetting, train_study
-
-
-def _significantly_less(method: np.ndarray, baseline: np.ndarray) -> bool:
-    """One-sided Welch criterion: the mean gap exceeds two standard errors."""
-    gap = baseline.mean() - method.mean()
-    stderr = np.sqrt(baseline.var(ddof=1) / baseline.size + method.var(ddof=1) / method.size)
-    return gap > 2 * stderr
+from conftest import PROBE, significantly_less, train_study
 
 
-def test_ewc_and_multihead_forget_less_than_finetuning():
-    returns, scenario, study = train_study([
-        "scenario.num_tasks=2", "seeds=4", "steps_per_task=102400", "eval_every=51200",
-        "eval.greedy=true",
-        "agents={finetune: {}, ewc: {components: [{name: ewc, strength: 1e4}]}, "
-        "multihead: {components: [multihead]}}",
-    ])
-    forgetting = {name: raw_forgetting(r, scenario, study) for name, r in returns.items()}
+def test_finetuning_learns_then_forgets_the_first_task(finetune_forgetting):
+    returns, _, study = train_study([*PROBE, "agents={finetune: {}}"])
     learned_first = returns["finetune"][:, study.config.steps_per_task // 51200, 0]
-    # fine-tuning learned the first task, then lost most of it
-    assert forgetting["finetune"].mean() > 0.5 * learned_first.mean()
-    assert _significantly_less(forgetting["ewc"], forgetting["finetune"]), forgetting
-    assert _significantly_less(forgetting["multihead"], forgetting["finetune"]), forgetting
+    assert finetune_forgetting.mean() > 0.5 * learned_first.mean()
+
+
+def test_ewc_and_multihead_forget_less_than_finetuning(finetune_forgetting):
+    from conftest import probe_forgetting
+
+    forgetting = probe_forgetting("{ewc: {components: [{name: ewc, strength: 1e4}]}, "
+                                  "multihead: {components: [multihead]}}")
+    assert significantly_less(forgetting["ewc"], finetune_forgetting), forgetting
+    assert significantly_less(forgetting["multihead"], finetune_forgetting), forgetting

@@ -35,6 +35,8 @@ class AgentConfig(BaseModel):
 
     learner: dict[str, Any] | None = Field(None, description="Overrides the study's learner.")
     components: list[str | dict[str, Any]] = Field([], description="Components, in order.")
+    multitask: bool = Field(False, description="Train on all tasks at once (the upper-bound "
+                            "reference); takes no components.")
 
 
 class StudyConfig(BaseModel):
@@ -56,6 +58,7 @@ class Agent(BaseModel):
     name: str
     learner: BaseModel
     components: list[ComponentOptions]
+    multitask: bool = False
 
 
 class Study(BaseModel):
@@ -73,7 +76,8 @@ class Study(BaseModel):
         data["learner"] = self.learner.model_dump()
         data["agents"] = {
             a.name: {"learner": a.learner.model_dump(),
-                     "components": [c.model_dump() for c in a.components]}
+                     "components": [c.model_dump() for c in a.components],
+                     "multitask": a.multitask}
             for a in self.agents
         }
         return data
@@ -135,7 +139,11 @@ def resolve(data: Any) -> Study:
         names = [c.name for c in components]
         if len(set(names)) != len(names):
             raise ConfigError(f"{prefix}.components", "a component is listed twice; keep one")
-        agents.append(Agent(name=name, learner=agent_learner, components=components))
+        if agent.multitask and components:
+            raise ConfigError(f"{prefix}.multitask", "the multitask reference takes no "
+                              "components; remove them or make it a separate agent")
+        agents.append(Agent(name=name, learner=agent_learner, components=components,
+                            multitask=agent.multitask))
     study = Study(config=config, scenario=_validate(scenario_model, scenario, "scenario"),
                   learner=_validate(learner_model, learner, "learner"), agents=agents)
     _check_budget(study)

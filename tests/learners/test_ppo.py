@@ -28,10 +28,10 @@ def test_ppo_continuous_actions_train_on_pendulum():
     ])
     scenario = make_scenario(study.scenario)
     evaluator, eval_params = make_evaluator(scenario, 2, False, None)
-    learner = build_agent(study.agents[0], scenario)
+    learner = build_agent(study.agents[0], scenario, 4096)
     assert not learner.spec.discrete
     loop = TaskLoop(learner, evaluator, 4096, 2048)
-    returns, _ = loop.run(jax.random.split(jax.random.PRNGKey(0), 2), scenario.stream_tasks,
-                       eval_params)
+    returns = loop.run(jax.random.split(jax.random.PRNGKey(0), 2), scenario.stream_tasks,
+                       eval_params).returns
     assert returns.shape == (2, 5, 2)
     assert np.all(np.isfinite(returns)) and np.all(returns < 0)  # Pendulum rewards are <= 0

@@ -16,8 +16,8 @@ def _compiles(overrides):
     keys = jax.random.split(jax.random.PRNGKey(0), 2)
     counts = {}
     for agent in study.agents:
-        loop = TaskLoop(build_agent(agent, scenario), evaluator, 1024, 512)
-        returns, _ = loop.run(keys, scenario.stream_tasks, eval_params)
+        loop = TaskLoop(build_agent(agent, scenario, 1024), evaluator, 1024, 512)
+        returns = loop.run(keys, scenario.stream_tasks, eval_params).returns
         assert returns.shape == (2, 1 + 2 * len(scenario.stream), len(scenario.eval_tasks))
         counts[agent.name] = loop.train_function(scenario.tasks[0].env)._cache_size()
     return counts

@@ -16,8 +16,8 @@ study = config.load(None, ["scenario.num_tasks=2", "agents={a: {components: [ewc
                            "seeds=3", "steps_per_task=1024", "eval_every=512"])
 scenario = make_scenario(study.scenario)
 evaluator, eval_params = make_evaluator(scenario, 2, False, 50)
-loop = TaskLoop(build_agent(study.agents[0], scenario), evaluator, 1024, 512)
-returns, agent = loop.run(seed_keys(0, 3), scenario.stream_tasks, eval_params)
+loop = TaskLoop(build_agent(study.agents[0], scenario, 1024), evaluator, 1024, 512)
+returns, _, agent = loop.run(seed_keys(0, 3), scenario.stream_tasks, eval_params)
 assert returns.shape[0] == 3 and jax.tree.leaves(agent)[0].shape[0] == 3
 print(json.dumps({"devices": len(jax.devices()), "sharded": seed_sharding(4) is not None,
                   "returns": returns.tolist()}))

@@ -21,6 +21,14 @@ State = Any
 
 
 @dataclass(frozen=True)
+class HiddenLayer:
+    """A hidden layer of the agent's network, named by its Dense modules in `params`."""
+
+    name: str  # the Dense module producing the units (params["params"][name]); features key
+    outgoing: str  # the Dense module reading the units
+
+
+@dataclass(frozen=True)
 class AgentSpec:
     """What components may know about the agent they are attached to."""
 
@@ -31,6 +39,10 @@ class AgentSpec:
     # apply(params, obs [B, obs_dim], task_id) -> (distribution params, value [B])
     apply: Callable[[Params, jax.Array, jax.Array], tuple[Any, jax.Array]]
     distribution: Any  # lifelong.learners.distributions.Categorical or DiagGaussian
+    # features(params, obs [B, obs_dim], task_id) -> {layer name: post-activation [B, width]}
+    features: Callable[[Params, jax.Array, jax.Array], dict[str, jax.Array]]
+    hidden_layers: tuple[HiddenLayer, ...]  # empty when the weights are not parameters
+    updates_per_task: int  # gradient steps the learner takes on each task
 
 
 class Batch(NamedTuple):
@@ -47,21 +59,24 @@ class LearnerState(NamedTuple):
 
 
 class Component(NamedTuple):
-    """A continual-learning method; see docs/components.md for the contract of each slot."""
+    """A continual-learning method; docs/components.md gives the contract of each slot."""
 
     name: str
     init: Callable[[jax.Array, Params, AgentSpec], State]
-    # Regularization: a scalar added to the learner's loss.
-    penalty: Callable[[Params, State, Batch], jax.Array] | None = None
-    # Optimization: a gradient transformation chained before the learner's optimizer.
-    grad_tx: optax.GradientTransformation | None = None
+    # Regularization: a scalar added to the learner's loss, on the current minibatch.
+    penalty: Callable[[Params, State, Batch, AgentSpec, jax.Array], jax.Array] | None = None
+    # Optimization: builds a gradient transformation chained (under the component's name)
+    # between gradient clipping and the learner's optimizer. Its `update` receives the extra
+    # keyword arguments `components` (every component state: read your own by name),
+    # `batch` and `key`.
+    grad_tx: Callable[[AgentSpec], optax.GradientTransformationExtraArgs] | None = None
     # Architecture: returns the network to use instead of the given one.
     wrap_network: Callable[[Any, AgentSpec], Any] | None = None
-    # Replay: replaces or augments the training batch.
-    select_batch: Callable[[Batch, State, jax.Array], Batch] | None = None
-    # Plasticity: edits parameters / optimizer state after every gradient step.
+    # Plasticity and replay bookkeeping: edits parameters / optimizer state / own state after
+    # every gradient step.
     after_update: (
-        Callable[[LearnerState, State, Batch, jax.Array], tuple[LearnerState, State]] | None
+        Callable[[LearnerState, State, Batch, AgentSpec, jax.Array],
+                 tuple[LearnerState, State]] | None
     ) = None
     # Consolidation at task boundaries.
     on_task_start: Callable[[State, Params, jax.Array], State] | None = None

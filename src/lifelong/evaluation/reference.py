@@ -22,7 +22,7 @@ from lifelong.runner.agent import build_agent
 from lifelong.runner.loop import TaskLoop, make_evaluator, seed_keys
 from lifelong.scenarios import Scenario
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -77,7 +77,8 @@ class ReferenceRunner:
                                                 eval_cfg.max_steps)
         if self._loop is None or self._loop.evaluator.groups[0][0] is not single.tasks[0].env:
             agent = Agent(name="reference", learner=self.study.learner, components=[])
-            self._loop = TaskLoop(build_agent(agent, single), evaluator,
+            self._loop = TaskLoop(build_agent(agent, single, self.study.config.steps_per_task),
+                                  evaluator,
                                   self.study.config.steps_per_task, self.study.config.eval_every,
                                   on_eval=self.on_eval)
         return single, eval_params
@@ -91,7 +92,7 @@ class ReferenceRunner:
             return np.asarray(json.loads(path.read_text())["returns"])
         single, eval_params = self._single(task_index)
         keys = seed_keys(self.study.config.seed, self.study.config.seeds)
-        returns = self._loop.run(keys, single.stream_tasks, eval_params)[0][:, :, 0]
+        returns = self._loop.run(keys, single.stream_tasks, eval_params).returns[:, :, 0]
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"task": task.name, "returns": returns.tolist()}))

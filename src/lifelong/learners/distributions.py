@@ -29,6 +29,12 @@ class Categorical(NamedTuple):
         log_p = jax.nn.log_softmax(logits)
         return -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
 
+    @staticmethod
+    def kl(p_logits: jax.Array, q_logits: jax.Array) -> jax.Array:
+        """KL(p || q) per state."""
+        log_p, log_q = jax.nn.log_softmax(p_logits), jax.nn.log_softmax(q_logits)
+        return jnp.sum(jnp.exp(log_p) * (log_p - log_q), axis=-1)
+
 
 class DiagGaussian(NamedTuple):
     """Continuous actions; the head outputs (mean, log_std), each [..., action_dim]."""
@@ -52,3 +58,11 @@ class DiagGaussian(NamedTuple):
     def entropy(head: tuple[jax.Array, jax.Array]) -> jax.Array:
         _, log_std = head
         return jnp.sum(log_std + 0.5 * jnp.log(2 * jnp.pi * jnp.e), axis=-1)
+
+    @staticmethod
+    def kl(p: tuple[jax.Array, jax.Array], q: tuple[jax.Array, jax.Array]) -> jax.Array:
+        """KL(p || q) per state, summed over action dimensions."""
+        (p_mean, p_log_std), (q_mean, q_log_std) = p, q
+        ratio = jnp.exp(2 * (p_log_std - q_log_std))
+        z = (p_mean - q_mean) / jnp.exp(q_log_std)
+        return jnp.sum(0.5 * (ratio + z**2 - 1) - (p_log_std - q_log_std), axis=-1)

@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lifelong.components.component import AgentSpec, Batch, Component, LearnerState
 from lifelong.envs import TaskEnv, TaskParams
+from lifelong.evaluation.diagnostics import plasticity_diagnostics
 from lifelong.evaluation.rollout import Evaluator
 from lifelong.learners.distributions import Categorical, DiagGaussian
-from lifelong.learners.networks import ActorCritic
+from lifelong.learners.networks import ActorCritic, features
 
 
 class PPOConfig(BaseModel):
@@ -73,29 +74,37 @@ class PPO:
 
     @classmethod
     def build(cls, config: PPOConfig, components: tuple[Component, ...], task_env: TaskEnv,
-              num_tasks: int) -> PPO:
+              num_tasks: int, steps_per_task: int) -> PPO:
         network = ActorCritic(task_env.action_dim, task_env.discrete, tuple(config.hidden),
                               config.activation)
         distribution = Categorical() if task_env.discrete else DiagGaussian()
+        updates = (steps_per_task // config.steps_per_update * config.update_epochs
+                   * config.num_minibatches)
         spec = AgentSpec(task_env.obs_dim, task_env.action_dim, task_env.discrete, num_tasks,
-                         apply=network.apply, distribution=distribution)
+                         apply=network.apply, distribution=distribution,
+                         features=partial(features, network),
+                         hidden_layers=network.hidden_layers(), updates_per_task=updates)
         for component in components:  # CL seam: architecture components wrap the network
             if component.wrap_network is not None:
                 network = component.wrap_network(network, spec)
-        spec = replace(spec, apply=network.apply)
+                spec = replace(spec, apply=network.apply, features=partial(features, network),
+                               hidden_layers=network.hidden_layers())
         return cls(config, network, components, spec)
 
-    def optimizer(self) -> optax.GradientTransformation:
-        # CL seam: optimization components are chained by name before Adam.
+    def optimizer(self) -> optax.GradientTransformationExtraArgs:
+        # CL seam: optimization components are chained by name between clipping and Adam.
         adam = optax.inject_hyperparams(optax.adam)(learning_rate=self.config.lr, eps=1e-5)
         return optax.named_chain(
             ("clip", optax.clip_by_global_norm(self.config.max_grad_norm)),
-            *((c.name, c.grad_tx) for c in self.components if c.grad_tx is not None),
+            *((c.name, c.grad_tx(self.spec)) for c in self.components if c.grad_tx is not None),
             ("adam", adam),
         )
 
     def init(self, key: jax.Array) -> AgentState:
-        key_net, *keys = jax.random.split(key, 1 + len(self.components))
+        # The network's key does not depend on the components, so a component that does
+        # nothing leaves the agent identical to fine-tuning.
+        key_net, key_components = jax.random.split(key)
+        keys = jax.random.split(key_components, max(1, len(self.components)))
         params = self.network.init(key_net, jnp.zeros((1, self.spec.obs_dim)), jnp.int32(0))
         states = {c.name: c.init(k, params, self.spec) for c, k in zip(self.components, keys)}
         return AgentState(LearnerState(params, self.optimizer().init(params)), states)
@@ -106,7 +115,8 @@ class PPO:
         dist = self.spec.distribution
         return dist.mode(head) if greedy else dist.sample(head, key)
 
-    def _loss(self, params, component_states, mb: Transition, advantages, targets, batch):
+    def _loss(self, params, component_states, mb: Transition, advantages, targets, batch,
+              key):
         cfg, dist = self.config, self.spec.distribution
         head, value = self.spec.apply(params, mb.obs, batch.task_id)
         log_prob = dist.log_prob(head, mb.action)
@@ -121,7 +131,8 @@ class PPO:
         loss = actor_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
         for c in self.components:  # CL seam: regularization penalties
             if c.penalty is not None:
-                loss = loss + c.penalty(params, component_states[c.name], batch)
+                key, sub = jax.random.split(key)
+                loss = loss + c.penalty(params, component_states[c.name], batch, self.spec, sub)
         return loss
 
     def _gae(self, traj: Transition, last_value: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -140,44 +151,57 @@ class PPO:
     def _update_minibatch(self, agent: AgentState, mb, key: jax.Array) -> AgentState:
         traj, advantages, targets, task_id = mb
         batch = Batch(traj.obs, traj.action, task_id)
-        for c in self.components:  # CL seam: replay components choose the penalty batch
-            if c.select_batch is not None:
-                key, sub = jax.random.split(key)
-                batch = c.select_batch(batch, agent.components[c.name], sub)
+        key_loss, key_tx, key_after = jax.random.split(key, 3)
         learner = agent.learner
         grads = jax.grad(self._loss)(learner.params, agent.components, traj, advantages,
-                                     targets, batch)
-        updates, opt_state = self.optimizer().update(grads, learner.opt_state, learner.params)
+                                     targets, batch, key_loss)
+        # CL seam: optimization components read their own state by name from `components`.
+        updates, opt_state = self.optimizer().update(
+            grads, learner.opt_state, learner.params, components=agent.components, batch=batch,
+            key=key_tx)
         learner = LearnerState(optax.apply_updates(learner.params, updates), opt_state)
         states = dict(agent.components)
         for c in self.components:  # CL seam: plasticity edits after each gradient step
             if c.after_update is not None:
-                key, sub = jax.random.split(key)
-                learner, states[c.name] = c.after_update(learner, states[c.name], batch, sub)
+                key_after, sub = jax.random.split(key_after)
+                learner, states[c.name] = c.after_update(learner, states[c.name], batch,
+                                                         self.spec, sub)
         return AgentState(learner, states)
 
     def make_train_task(
         self, task_env: TaskEnv, evaluator: Evaluator, num_evals: int, updates_per_eval: int,
-        on_eval: Callable[[jax.Array, jax.Array], None] | None = None,
-    ) -> Callable[..., tuple[AgentState, jax.Array, Batch]]:
-        """Returns `train(state, task_params, eval_params, key) -> (state, returns, batch)`.
+        on_eval: Callable[[jax.Array, jax.Array], None] | None = None, multitask: bool = False,
+    ) -> Callable[..., tuple[AgentState, jax.Array, dict, Batch]]:
+        """Returns `train(state, task_params, eval_params, key) -> (state, returns,
+        diagnostics, batch)`.
 
         returns: [num_evals, eval_tasks] mean episodic return after each chunk;
+        diagnostics: {name: [num_evals]} plasticity diagnostics after each chunk;
         batch: the last rollout's states and actions (for consolidation at task end).
         `on_eval(episode_return_sum, episode_count)` is called from inside the scan after
         each chunk (progress display); it must not affect the result.
+        With `multitask`, `task_params` are stacked over tasks [K] and environment i runs
+        task i % K; the network then sees task id 0.
         """
         cfg = self.config
-        step_env = jax.vmap(task_env.step, in_axes=(0, 0, 0, None))
-        reset_env = jax.vmap(task_env.reset, in_axes=(0, None))
+        params_axis = 0 if multitask else None
+        step_env = jax.vmap(task_env.step, in_axes=(0, 0, 0, params_axis))
+        reset_env = jax.vmap(task_env.reset, in_axes=(0, params_axis))
         minibatch_size = cfg.steps_per_update // cfg.num_minibatches
 
         def train(agent: AgentState, params: TaskParams, eval_params, key: jax.Array):
+            if multitask:
+                tasks = jnp.arange(cfg.num_envs) % params.task_id.shape[0]
+                params = jax.tree.map(lambda x: x[tasks], params)
+                task_id = jnp.int32(0)
+            else:
+                task_id = params.task_id
+
             # Task parameters are closed over, never carried: the scans carry only what changes.
             def rollout_step(net_params, carry, _):
                 env_state, obs, ep_return, key = carry
                 key, key_act, key_step = jax.random.split(key, 3)
-                head, value = self.spec.apply(net_params, obs, params.task_id)
+                head, value = self.spec.apply(net_params, obs, task_id)
                 action = self.spec.distribution.sample(head, key_act)
                 log_prob = self.spec.distribution.log_prob(head, action)
                 step_keys = jax.random.split(key_step, cfg.num_envs)
@@ -201,7 +225,7 @@ class PPO:
 
                 def minibatch(agent, inputs):
                     (traj_mb, adv_mb, targets_mb), mb_key = inputs
-                    mb = (traj_mb, adv_mb, targets_mb, params.task_id)
+                    mb = (traj_mb, adv_mb, targets_mb, task_id)
                     return self._update_minibatch(agent, mb, mb_key), None
 
                 mb_keys = jax.random.split(key_mb, cfg.num_minibatches)
@@ -214,13 +238,13 @@ class PPO:
                 rollout, (traj, finished) = jax.lax.scan(
                     partial(rollout_step, net_params), rollout, None, cfg.num_steps)
                 env_state, obs, ep_return, key = rollout
-                _, last_value = self.spec.apply(net_params, obs, params.task_id)
+                _, last_value = self.spec.apply(net_params, obs, task_id)
                 advantages, targets = self._gae(traj, last_value)
                 key, key_epochs = jax.random.split(key)
                 (agent, _), _ = jax.lax.scan(partial(epoch, traj, advantages, targets),
                                              (agent, key_epochs), None, cfg.update_epochs)
                 last = Batch(traj.obs.reshape(-1, task_env.obs_dim),
-                             traj.action.reshape(-1, *traj.action.shape[2:]), params.task_id)
+                             traj.action.reshape(-1, *traj.action.shape[2:]), task_id)
                 return (agent, (env_state, obs, ep_return, key), last), jax.tree.map(
                     jnp.sum, finished)
 
@@ -229,9 +253,11 @@ class PPO:
                 agent, (env_state, obs, ep_return, key), last = carry
                 key, key_eval = jax.random.split(key)
                 returns = evaluator(self.actor(agent.learner.params), eval_params, key_eval)
+                diagnostics = plasticity_diagnostics(self.spec, agent.learner.params, last.obs,
+                                                     task_id)
                 if on_eval is not None:
                     jax.debug.callback(on_eval, finished[0].sum(), finished[1].sum())
-                return (agent, (env_state, obs, ep_return, key), last), returns
+                return (agent, (env_state, obs, ep_return, key), last), (returns, diagnostics)
 
             key, key_reset = jax.random.split(key)
             obs, env_state = reset_env(jax.random.split(key_reset, cfg.num_envs), params)
@@ -239,10 +265,11 @@ class PPO:
                                                        else (task_env.action_dim,))
             action_dtype = jnp.int32 if task_env.discrete else jnp.float32
             last = Batch(jnp.zeros((cfg.steps_per_update, task_env.obs_dim)),
-                         jnp.zeros(action_shape, action_dtype), params.task_id)
+                         jnp.zeros(action_shape, action_dtype), task_id)
             carry = (agent, (env_state, obs, jnp.zeros(cfg.num_envs), key), last)
-            (agent, _, last), returns = jax.lax.scan(chunk, carry, None, num_evals)
-            return agent, returns, last
+            (agent, _, last), (returns, diagnostics) = jax.lax.scan(chunk, carry, None,
+                                                                    num_evals)
+            return agent, returns, diagnostics, last
 
         return train
 

@@ -9,7 +9,7 @@ from lifelong.learners import LEARNERS
 from lifelong.scenarios import Scenario
 
 
-def build_agent(agent: Agent, scenario: Scenario):
+def build_agent(agent: Agent, scenario: Scenario, steps_per_task: int):
     """Returns the learner object of `agent`; a component needing hidden information fails."""
     components = []
     for i, options in enumerate(agent.components):
@@ -25,10 +25,16 @@ def build_agent(agent: Agent, scenario: Scenario):
                               "scenario.boundaries_visible: true")
         components.append(component)
     envs = {task.env for task in scenario.tasks}
+    if agent.multitask and len(envs) > 1:
+        raise ConfigError(f"agents.{agent.name}.multitask", f"scenario {scenario.name!r} mixes "
+                          "environments; multitask training needs all tasks on one env")
+    if agent.multitask and agent.learner.num_envs < scenario.num_tasks:
+        raise ConfigError(f"agents.{agent.name}.learner.num_envs", "multitask training runs "
+                          f"one env per task; set num_envs >= {scenario.num_tasks}")
     specs = {(e.obs_dim, e.action_dim, e.discrete) for e in envs}
     if len(specs) != 1:
         raise ConfigError("scenario", f"tasks disagree on (obs_dim, action_dim, discrete): "
                           f"{sorted(specs)}; pad them to one spec in the scenario builder")
     learner_class = LEARNERS[agent.learner.name].learner
     return learner_class.build(agent.learner, tuple(components), scenario.tasks[0].env,
-                               scenario.num_tasks)
+                               scenario.num_tasks, steps_per_task)

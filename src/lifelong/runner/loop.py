@@ -8,6 +8,7 @@ function per environment: tasks that differ only in parameters reuse it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -62,14 +63,27 @@ def seed_sharding(num_seeds: int) -> NamedSharding | None:
     return NamedSharding(mesh, PartitionSpec("seeds"))
 
 
+class StreamRun(NamedTuple):
+    """What training through a stream gives, for the real (unpadded) seeds."""
+
+    returns: np.ndarray  # [seeds, 1 + K * evals_per_task, eval_tasks]
+    diagnostics: dict[str, np.ndarray]  # name -> [seeds, K * evals_per_task] (no point 0)
+    agent: AgentState  # final state, leaves with a leading [seeds] axis
+
+
 class TaskLoop:
-    """Trains one learner through a stream of tasks; compiled functions are cached per env."""
+    """Trains one learner through a stream of tasks; compiled functions are cached per env.
+
+    With `multitask`, the learner instead trains on all of the stream's tasks at once, for
+    the stream's whole budget (the upper-bound reference; its tasks must share one env).
+    """
 
     def __init__(self, learner: PPO, evaluator: Evaluator, steps_per_task: int,
                  eval_every: int, boundaries_visible: bool = True,
-                 on_eval: Callable[[np.ndarray, np.ndarray], None] | None = None):
+                 on_eval: Callable[[np.ndarray, np.ndarray], None] | None = None,
+                 multitask: bool = False):
         self.learner, self.evaluator = learner, evaluator
-        self.boundaries_visible = boundaries_visible
+        self.boundaries_visible, self.multitask = boundaries_visible, multitask
         self.num_evals = steps_per_task // eval_every
         self.updates_per_eval = eval_every // learner.config.steps_per_update
         self.on_eval = on_eval
@@ -85,11 +99,13 @@ class TaskLoop:
         self._start = jax.jit(jax.vmap(self._task_start, in_axes=(0, None)))
         self._end = jax.jit(jax.vmap(self._task_end, in_axes=(0, 0, 0)))
 
-    def train_function(self, env: TaskEnv) -> Callable:
-        """The jitted, seed-vmapped training of one task on `env` (compiled once per env)."""
+    def train_function(self, env: TaskEnv, num_tasks: int = 1) -> Callable:
+        """The jitted, seed-vmapped training of one task on `env` (compiled once per env);
+        in multitask mode, of all `num_tasks` tasks at once."""
         if env not in self._train:
-            train = self.learner.make_train_task(env, self.evaluator, self.num_evals,
-                                                 self.updates_per_eval, self.on_eval)
+            train = self.learner.make_train_task(env, self.evaluator, self.num_evals * num_tasks,
+                                                 self.updates_per_eval, self.on_eval,
+                                                 self.multitask)
             self._train[env] = jax.jit(jax.vmap(train, in_axes=(0, None, None, 0)))
         return self._train[env]
 
@@ -107,12 +123,9 @@ class TaskLoop:
         return agent._replace(components=states)
 
     def run(self, seed_keys: jax.Array, stream: Sequence[Task], eval_params,
-            on_task: Callable[[int], None] | None = None) -> tuple[np.ndarray, AgentState]:
-        """Trains through `stream`; returns ([seeds, 1 + K * num_evals, eval_tasks], state).
-
-        Eval point 0 is the untrained agent; `eval_params` are the evaluator's stacked task
-        parameters (`make_evaluator`).
-        """
+            on_task: Callable[[int], None] | None = None) -> StreamRun:
+        """Trains through `stream`. Eval point 0 of the returns is the untrained agent;
+        `eval_params` are the evaluator's stacked task parameters (`make_evaluator`)."""
         num_seeds = seed_keys.shape[0]
         # Pad the seeds so every device gets an equal share; padding is discarded at the end
         # (each seed is an independent vmap lane, so it never changes the real seeds).
@@ -125,20 +138,33 @@ class TaskLoop:
                                                  out_axes=1)(seed_keys)
         agent = self._init(key_init)
         curves = [self._evaluate(agent, eval_params, key_eval)[:, None]]
-        for position, task in enumerate(stream):
+        diagnostics = []
+        if self.multitask:
+            if on_task is not None:
+                on_task(0)
+            tasks = list({id(t): t for t in stream}.values())
+            train = self.train_function(stream[0].env, len(stream))
+            agent, returns, diags, _ = train(agent, stack_params([t.params for t in tasks]),
+                                             eval_params, key_tasks)
+            curves.append(returns)
+            diagnostics.append(diags)
+        for position, task in enumerate([] if self.multitask else stream):
             if on_task is not None:
                 on_task(position)
             keys = jax.vmap(lambda k, p=position: jax.random.fold_in(k, p))(key_tasks)
             key_train, key_end = jax.vmap(jax.random.split, out_axes=1)(keys)
             if self.boundaries_visible and self._starts:
                 agent = self._start(agent, task.params.task_id)
-            agent, returns, batch = self.train_function(task.env)(
+            agent, returns, diags, batch = self.train_function(task.env)(
                 agent, task.params, eval_params, key_train)
             if self.boundaries_visible and self._ends:
                 agent = self._end(agent, batch, key_end)
             curves.append(returns)
+            diagnostics.append(diags)
         returns = np.asarray(jnp.concatenate(curves, axis=1))[:num_seeds]
-        return returns, jax.tree.map(lambda x: x[:num_seeds], agent)
+        diagnostics = {name: np.concatenate([np.asarray(d[name]) for d in diagnostics],
+                                            axis=1)[:num_seeds] for name in diagnostics[0]}
+        return StreamRun(returns, diagnostics, jax.tree.map(lambda x: x[:num_seeds], agent))
 
 
 def random_returns(scenario: Scenario, evaluator: Evaluator, eval_params,

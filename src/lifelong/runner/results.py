@@ -73,11 +73,32 @@ def write_returns(run_dir: Path, agent: str, returns: np.ndarray, scores: np.nda
         "return": pa.array(returns.ravel(), pa.float64()),
         "score": pa.array(scores.ravel(), pa.float64()),
     })
-    (run_dir / "R").mkdir(exist_ok=True)
-    path = run_dir / "R" / f"{agent}.parquet"
+    _write_parquet(table, run_dir / "R" / f"{agent}.parquet")
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp)
     tmp.replace(path)
+
+
+def write_diagnostics(run_dir: Path, agent: str, diagnostics: dict[str, np.ndarray],
+                      eval_every: int) -> None:
+    """diagnostics/<agent>.parquet, one row per (seed, eval point >= 1), a column each."""
+    seeds, points = next(iter(diagnostics.values())).shape  # [seeds, eval_points - 1]
+    seed, point = (a.ravel() for a in np.meshgrid(np.arange(seeds), np.arange(1, points + 1),
+                                                  indexing="ij"))
+    columns = {"seed": pa.array(seed, pa.int64()), "eval_point": pa.array(point, pa.int64()),
+               "env_step": pa.array(point * eval_every, pa.int64())}
+    columns.update({name: pa.array(np.asarray(v, np.float64).ravel())
+                    for name, v in diagnostics.items()})
+    _write_parquet(pa.table(columns), run_dir / "diagnostics" / f"{agent}.parquet")
+
+
+def final_diagnostics(diagnostics: dict[str, np.ndarray]) -> dict[str, float]:
+    """Each diagnostic at the last eval point, averaged over seeds."""
+    return {name: float(np.mean(values[:, -1])) for name, values in diagnostics.items()}
 
 
 def write_metrics(run_dir: Path, metrics: dict[str, dict]) -> None:

@@ -32,7 +32,8 @@ def default_run_dir(study: Study) -> Path:
 def run_study(study: Study, out: str | Path | None = None, progress: bool = True) -> Path:
     """Runs `study` and writes its run folder; returns the folder's path."""
     scenario = make_scenario(study.scenario)
-    learners = {agent.name: build_agent(agent, scenario) for agent in study.agents}
+    learners = {agent.name: build_agent(agent, scenario, study.config.steps_per_task)
+                for agent in study.agents}
     run_dir = Path(out) if out is not None else default_run_dir(study)
     if (run_dir / "metrics.json").exists():
         raise ConfigError("--out", f"{run_dir} already holds a finished run; choose a new "
@@ -64,11 +65,14 @@ def run_study(study: Study, out: str | Path | None = None, progress: bool = True
             bar.start_agent(agent.name, total * len(scenario.stream), cfg.eval_every,
                             len(scenario.stream))
             loop = TaskLoop(learners[agent.name], evaluator, cfg.steps_per_task, cfg.eval_every,
-                            scenario.boundaries_visible, bar.on_eval)
-            returns, _ = loop.run(keys, scenario.stream_tasks, eval_params, bar.on_task)
+                            scenario.boundaries_visible, bar.on_eval, agent.multitask)
+            run = loop.run(keys, scenario.stream_tasks, eval_params, bar.on_task)
+            returns = run.returns
             scores = np.stack([b.normalize(returns[..., j]) for j, b in enumerate(baselines)], -1)
             results.write_returns(run_dir, agent.name, returns, scores, eval_names,
                                   cfg.eval_every)
+            results.write_diagnostics(run_dir, agent.name, run.diagnostics, cfg.eval_every)
             metrics[agent.name] = summarize(scores, layout, reference_auc)
+            metrics[agent.name]["diagnostics"] = results.final_diagnostics(run.diagnostics)
             results.write_metrics(run_dir, metrics)  # after every agent: nothing is lost
     return run_dir

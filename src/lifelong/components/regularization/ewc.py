@@ -47,8 +47,8 @@ def ewc(options: EWCOptions) -> Component:
         return {"anchor": params, "fisher": jax.tree.map(jnp.zeros_like, params),
                 "strength": jnp.float32(options.strength), "decay": jnp.float32(options.decay)}
 
-    def penalty(params, state, batch):
-        del batch
+    def penalty(params, state, batch, spec, key):
+        del batch, spec, key
         distance = squared_distance(params, state["anchor"], state["fisher"])
         return 0.5 * state["strength"] * distance
 

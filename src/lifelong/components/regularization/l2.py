@@ -33,8 +33,8 @@ def l2(options: L2Options) -> Component:
         return {"anchor": params, "active": jnp.float32(0.0),
                 "strength": jnp.float32(options.strength)}
 
-    def penalty(params, state, batch):
-        del batch
+    def penalty(params, state, batch, spec, key):
+        del batch, spec, key
         return state["active"] * state["strength"] * squared_distance(params, state["anchor"])
 
     def on_task_end(state, params, batch, spec, key):

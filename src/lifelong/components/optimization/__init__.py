@@ -1,0 +1,1 @@
+"""Optimization components (importing this package registers them)."""

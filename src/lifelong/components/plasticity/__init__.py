@@ -1,0 +1,1 @@
+"""Plasticity components (importing this package registers them)."""

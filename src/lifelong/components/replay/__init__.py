@@ -1,0 +1,1 @@
+"""Replay components (importing this package registers them)."""
