@@ -19,26 +19,42 @@ PROBE = ["scenario.num_tasks=2", "seeds=4", "steps_per_task=102400", "eval_every
          "eval.greedy=true"]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drops JAX's compiled programs after each test module: one process compiling every
+    component's training loop otherwise accumulates executables until XLA's compiler
+    crashes (seen as a segfault in backend_compile_and_load late in the suite)."""
+    yield
+    jax.clear_caches()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LIFELONG_CACHE_DIR", str(tmp_path / "cache"))
 
 
-def train_runs(overrides: list[str]) -> tuple[dict[str, StreamRun], object, config.Study]:
-    """Trains every agent of the default study with `overrides` (no references, no run
-    folder); returns ({agent: StreamRun}, scenario, study)."""
+def study_loops(overrides: list[str]):
+    """The default study with `overrides`, ready to train: ({agent: TaskLoop}, seed keys,
+    evaluation params, scenario, study)."""
     study = config.load(None, overrides)
     scenario = make_scenario(study.scenario)
     cfg = study.config
     evaluator, eval_params = make_evaluator(scenario, cfg.eval.episodes, cfg.eval.greedy,
                                             cfg.eval.max_steps)
     keys = jax.random.split(jax.random.PRNGKey(cfg.seed), cfg.seeds)
-    out = {}
-    for agent in study.agents:
-        loop = TaskLoop(build_agent(agent, scenario, cfg.steps_per_task), evaluator,
-                        cfg.steps_per_task, cfg.eval_every, scenario.boundaries_visible,
-                        multitask=agent.multitask)
-        out[agent.name] = loop.run(keys, scenario.stream_tasks, eval_params)
+    loops = {agent.name: TaskLoop(build_agent(agent, scenario, cfg.steps_per_task), evaluator,
+                                  cfg.steps_per_task, cfg.eval_every,
+                                  scenario.boundaries_visible, multitask=agent.multitask)
+             for agent in study.agents}
+    return loops, keys, eval_params, scenario, study
+
+
+def train_runs(overrides: list[str]) -> tuple[dict[str, StreamRun], object, config.Study]:
+    """Trains every agent of the default study with `overrides` (no references, no run
+    folder); returns ({agent: StreamRun}, scenario, study)."""
+    loops, keys, eval_params, scenario, study = study_loops(overrides)
+    out = {name: loop.run(keys, scenario.stream_tasks, eval_params)
+           for name, loop in loops.items()}
     return out, scenario, study
 
 
@@ -68,7 +84,23 @@ def probe_forgetting(agents: str, extra: list[str] = ()) -> dict[str, np.ndarray
     return {name: raw_forgetting(r, scenario, study) for name, r in returns.items()}
 
 
+def probe_component(components: str) -> tuple[np.ndarray, np.ndarray]:
+    """One agent with `components` (a YAML list) on the probe: (per-seed raw forgetting,
+    per-seed return on task 1 at the end of task 1)."""
+    returns, scenario, study = train_study([*PROBE, f"agents={{a: {{components: {components}}}}}"])
+    first_task_end = study.config.steps_per_task // study.config.eval_every
+    return raw_forgetting(returns["a"], scenario, study), returns["a"][:, first_task_end, 0]
+
+
 @pytest.fixture(scope="session")
-def finetune_forgetting() -> np.ndarray:
+def finetune_probe() -> np.ndarray:
+    """Fine-tuning's raw returns on the probe [seeds, eval_points, tasks]."""
+    returns, _, _ = train_study([*PROBE, "agents={finetune: {}}"])
+    return returns["finetune"]
+
+
+@pytest.fixture(scope="session")
+def finetune_forgetting(finetune_probe) -> np.ndarray:
     """Fine-tuning's per-seed forgetting on the probe: the baseline of every effect test."""
-    return probe_forgetting("{finetune: {}}")["finetune"]
+    study = config.load(None, [*PROBE, "agents={finetune: {}}"])
+    return raw_forgetting(finetune_probe, make_scenario(study.scenario), study)

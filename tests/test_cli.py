@@ -4,9 +4,11 @@ import json
 import subprocess
 import sys
 
+import pyarrow.parquet as pq
 import pytest
 
 from lifelong.cli import main
+from lifelong.components import COMPONENTS
 
 TINY = ["--set", "steps_per_task=1024", "--set", "eval_every=512", "--set", "seeds=2",
         "--set", "scenario.num_tasks=2", "--set", "eval.max_steps=50", "--quiet"]
@@ -26,6 +28,14 @@ def test_run_writes_every_artifact(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"finetune", "l2", "ewc", "multihead"}
     assert len(metrics["ewc"]["forgetting"]["per_seed"]) == 2
+    assert metrics["ewc"]["wall_clock_s"] > 0
+    # plasticity diagnostics at every eval point after training: 2 tasks x 2 evals x 2 seeds
+    diagnostics = pq.read_table(out / "diagnostics" / "ewc.parquet")
+    assert diagnostics.num_rows == 8 and {"dormant_fraction", "weight_norm/actor_0",
+                                          "effective_rank/actor_1"} <= set(diagnostics.schema.names)
+    last = diagnostics.column("eval_point").to_numpy() == 4
+    final = diagnostics.column("weight_norm/actor_0").to_numpy()[last].mean()
+    assert metrics["ewc"]["diagnostics"]["weight_norm/actor_0"] == pytest.approx(final)
     # the run folder never gets overwritten, and `report` rebuilds from the data files
     assert main(["run", *TINY, "--out", str(out)]) == 2
     (out / "report.html").unlink()
@@ -35,8 +45,7 @@ def test_run_writes_every_artifact(tmp_path, capsys):
 def test_list_names_every_registered_thing(capsys):
     assert main(["list"]) == 0
     printed = capsys.readouterr().out
-    for name in ["cartpole-permuted", "minatar", "gymnax-params", "ppo", "l2", "ewc",
-                 "multihead"]:
+    for name in ["cartpole-permuted", "minatar", "gymnax-params", "ppo", *COMPONENTS]:
         assert name in printed
 
 
@@ -58,6 +67,12 @@ def test_list_names_every_registered_thing(capsys):
     (["steps_per_task=2000", "eval_every=1000"], "eval_every: must be a multiple of agent"),
     (["scenario.boundaries_visible=false"], "agents.l2.components.0: 'l2' acts at task "
                                             "boundaries"),
+    (["agents={m: {multitask: true, components: [ewc]}}"],
+     "agents.m.multitask: the multitask reference takes no components"),
+    (["agents={m: {multitask: true}}", "scenario={name: minatar}"],
+     "agents.m.multitask: scenario 'minatar' mixes environments"),
+    (["agents={m: {multitask: true}}", "scenario.num_tasks=8"],
+     "agents.m.learner.num_envs: multitask training runs one env per task"),
 ])
 def test_bad_input_is_one_clear_line(overrides, expected, capsys, tmp_path):
     args = ["run", "--out", str(tmp_path / "x")]
@@ -79,3 +94,12 @@ def test_missing_config_file_and_no_traceback(tmp_path):
 def test_report_of_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "lifelong: error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("components", ["[ewc, redo]", "[packnet, nap]"])
+def test_combined_components_run_from_the_cli(components, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", *TINY, "--set", f"agents={{combined: {{components: {components}}}}}",
+                 "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["combined"]["average_performance"]["per_seed"]) == 2

@@ -18,7 +18,7 @@ def test_example_config_builds(path):
     study = config.load(path)
     scenario = make_scenario(study.scenario)
     for agent in study.agents:
-        build_agent(agent, scenario)
+        build_agent(agent, scenario, study.config.steps_per_task)
 
 
 def test_api_example_runs(tmp_path, monkeypatch):

@@ -16,8 +16,10 @@ from lifelong.evaluation.metrics import (
     forgetting,
     forward_transfer,
     max_forgetting,
+    relearning,
     summarize,
     task_matrix,
+    window_auc,
 )
 
 # Two tasks A, B trained once each, two eval points per window plus eval point 0 before training.
@@ -109,6 +111,18 @@ def test_forward_transfer_cycles_and_saturated_reference():
     # k0 A: (0.9-0.5)/0.5 = 0.8;  k1 B: 0.7-1.0 = -0.3;  k2 A: (0.6-0.5)/0.5 = 0.2;
     # k3 B: 0.9-1.0 = -0.1;  k4 X skipped  -> (0.8 - 0.3 + 0.2 - 0.1) / 4 = 0.15
     np.testing.assert_allclose(forward_transfer(CYCLE_SCORES, CYCLE, ref), [0.15])
+
+
+def test_window_auc_and_relearning_across_cycles():
+    # one eval point per window: the trained task's score at its own position; X unevaluated
+    np.testing.assert_allclose(window_auc(CYCLE_SCORES, CYCLE),
+                               [[0.9, 0.7, 0.6, 0.9, np.nan]])
+    # A: 0.6 - 0.9 = -0.3;  B: 0.9 - 0.7 = 0.2  -> mean -0.05
+    np.testing.assert_allclose(relearning(CYCLE_SCORES, CYCLE), [-0.05])
+    # no task is trained twice: undefined
+    assert np.isnan(relearning(TWO_TASK_SCORES, TWO_TASKS)).all()
+    # two points per window: A's window is points 1..2 -> (0.4 + 0.8) / 2 = 0.6 for seed 0
+    np.testing.assert_allclose(window_auc(TWO_TASK_SCORES, TWO_TASKS)[0], [0.6, 0.7])
 
 
 def test_no_forgettable_task_gives_zeros():

@@ -70,10 +70,13 @@ class Component(NamedTuple):
     # keyword arguments `components` (every component state: read your own by name),
     # `batch` and `key`.
     grad_tx: Callable[[AgentSpec], optax.GradientTransformationExtraArgs] | None = None
-    # Architecture: returns the network to use instead of the given one.
+    # Architecture: options of the learner's own network (e.g. {"num_heads": 4}), merged
+    # over all components before any wrapping, so such components combine in any order.
+    configure_network: Callable[[AgentSpec], dict[str, Any]] | None = None
+    # Architecture: returns the network to use instead of the given (configured) one.
     wrap_network: Callable[[Any, AgentSpec], Any] | None = None
     # Plasticity and replay bookkeeping: edits parameters / optimizer state / own state after
-    # every gradient step.
+    # every gradient step, in list order except that components with `wrap_network` go last.
     after_update: (
         Callable[[LearnerState, State, Batch, AgentSpec, jax.Array],
                  tuple[LearnerState, State]] | None

@@ -150,6 +150,40 @@ def backward_transfer(scores: np.ndarray, layout: StreamLayout) -> np.ndarray:
     return -forgetting(scores, layout)
 
 
+def window_auc(scores: np.ndarray, layout: StreamLayout) -> np.ndarray:
+    """Mean score of the trained task over each position's training window. [seeds, K].
+
+    NaN at positions whose task is not evaluated.
+    """
+    scores = _validate(scores, layout)
+    aucs = np.full((scores.shape[0], layout.num_positions), np.nan)
+    for k, j in enumerate(layout.stream_to_eval):
+        if j >= 0:
+            aucs[:, k] = scores[:, layout.window_start_eval[k]: layout.task_end_eval[k] + 1,
+                                j].mean(axis=1)
+    return aucs
+
+
+def relearning(scores: np.ndarray, layout: StreamLayout) -> np.ndarray:
+    """Plasticity across cycles: mean window AUC of repeat visits minus first visits. [seeds].
+
+    For every eval task trained more than once, the AUC of each later visit minus the AUC of
+    its first visit (0: later cycles learn as fast as the first; negative: plasticity loss).
+    NaN when no task is trained twice.
+    """
+    aucs = window_auc(scores, layout)
+    first: dict[int, int] = {}
+    gaps = []
+    for k, j in enumerate(layout.stream_to_eval):
+        if j < 0:
+            continue
+        if j in first:
+            gaps.append(aucs[:, k] - aucs[:, first[j]])
+        else:
+            first[j] = k
+    return np.mean(gaps, axis=0) if gaps else np.full(scores.shape[0], np.nan)
+
+
 def forward_transfer(
     scores: np.ndarray, layout: StreamLayout, reference_auc: np.ndarray, normalized: bool = True
 ) -> np.ndarray:
@@ -172,11 +206,11 @@ def forward_transfer(
             f"got {reference_auc.shape}"
         )
     transfers = []
+    aucs = window_auc(scores, layout)  # [seeds, K]
     for k, j in enumerate(layout.stream_to_eval):
         if j < 0:
             continue
-        window = scores[:, layout.window_start_eval[k] : layout.task_end_eval[k] + 1, j]
-        auc = window.mean(axis=1)  # [seeds]
+        auc = aucs[:, k]  # [seeds]
         ref = reference_auc[j]
         gap = 1.0 - ref
         transfers.append((auc - ref) / gap if normalized and gap > _FT_EPS else auc - ref)

@@ -19,7 +19,8 @@ FEATURE_SUFFIX = "_features"  # sown activations of Dense module X are named X +
 class ActorCritic(nn.Module):
     """Separate actor and critic MLPs; the last layer of each has `num_heads` copies.
 
-    The head is chosen by the task id the scenario lets the agent see (0 when hidden).
+    The head is chosen by the task id the scenario lets the agent see (0 when hidden): one id
+    for the whole batch, or one per row.
     Hidden activations are sown into the `intermediates` collection, named after their
     Dense module (see `features`).
     """
@@ -55,7 +56,10 @@ class ActorCritic(nn.Module):
         out = nn.Dense(width * self.num_heads, kernel_init=nn.initializers.orthogonal(scale),
                        name=name)(x)
         out = out.reshape(*out.shape[:-1], self.num_heads, width)
-        return jnp.take(out, task_id % self.num_heads, axis=-2)
+        head = task_id % self.num_heads
+        if head.ndim == 0:
+            return jnp.take(out, head, axis=-2)
+        return jnp.take_along_axis(out, head[:, None, None], axis=-2)[..., 0, :]  # [B] ids
 
     @nn.compact
     def __call__(self, obs: jax.Array, task_id: jax.Array):

@@ -58,11 +58,17 @@ class AgentState(NamedTuple):
 
 class Transition(NamedTuple):
     obs: jax.Array
+    task_id: jax.Array
     action: jax.Array
     log_prob: jax.Array
     value: jax.Array
     reward: jax.Array
     done: jax.Array
+
+
+def _with_network(spec: AgentSpec, network) -> AgentSpec:
+    return replace(spec, apply=network.apply, features=partial(features, network),
+                   hidden_layers=network.hidden_layers())
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,17 @@ class PPO:
                          apply=network.apply, distribution=distribution,
                          features=partial(features, network),
                          hidden_layers=network.hidden_layers(), updates_per_task=updates)
-        for component in components:  # CL seam: architecture components wrap the network
+        # CL seam: architecture components configure the network, then wrap it.
+        options = {}
+        for component in components:
+            if component.configure_network is not None:
+                options.update(component.configure_network(spec))
+        network = network.clone(**options)
+        spec = _with_network(spec, network)
+        for component in components:
             if component.wrap_network is not None:
                 network = component.wrap_network(network, spec)
-                spec = replace(spec, apply=network.apply, features=partial(features, network),
-                               hidden_layers=network.hidden_layers())
+                spec = _with_network(spec, network)
         return cls(config, network, components, spec)
 
     def optimizer(self) -> optax.GradientTransformationExtraArgs:
@@ -161,7 +173,9 @@ class PPO:
             key=key_tx)
         learner = LearnerState(optax.apply_updates(learner.params, updates), opt_state)
         states = dict(agent.components)
-        for c in self.components:  # CL seam: plasticity edits after each gradient step
+        # CL seam: plasticity edits after each gradient step, network wrappers last, so a
+        # wrapper that owns weights (packnet's frozen ones) has the final say in any order.
+        for c in sorted(self.components, key=lambda c: c.wrap_network is not None):
             if c.after_update is not None:
                 key_after, sub = jax.random.split(key_after)
                 learner, states[c.name] = c.after_update(learner, states[c.name], batch,
@@ -181,7 +195,7 @@ class PPO:
         `on_eval(episode_return_sum, episode_count)` is called from inside the scan after
         each chunk (progress display); it must not affect the result.
         With `multitask`, `task_params` are stacked over tasks [K] and environment i runs
-        task i % K; the network then sees task id 0.
+        task i % K; each transition keeps its own task id.
         """
         cfg = self.config
         params_axis = 0 if multitask else None
@@ -193,9 +207,7 @@ class PPO:
             if multitask:
                 tasks = jnp.arange(cfg.num_envs) % params.task_id.shape[0]
                 params = jax.tree.map(lambda x: x[tasks], params)
-                task_id = jnp.int32(0)
-            else:
-                task_id = params.task_id
+            task_id = params.task_id  # [] or, multitask, [num_envs]
 
             # Task parameters are closed over, never carried: the scans carry only what changes.
             def rollout_step(net_params, carry, _):
@@ -210,8 +222,8 @@ class PPO:
                 ep_return = ep_return + reward
                 finished = (jnp.where(done, ep_return, 0.0).sum(), done.sum())
                 ep_return = jnp.where(done, 0.0, ep_return)
-                transition = Transition(obs, action, log_prob, value, reward,
-                                        done.astype(jnp.float32))
+                transition = Transition(obs, jnp.broadcast_to(task_id, (cfg.num_envs,)), action,
+                                        log_prob, value, reward, done.astype(jnp.float32))
                 return (env_state, next_obs, ep_return, key), (transition, finished)
 
             def epoch(traj, advantages, targets, agent_key, _):
@@ -225,7 +237,8 @@ class PPO:
 
                 def minibatch(agent, inputs):
                     (traj_mb, adv_mb, targets_mb), mb_key = inputs
-                    mb = (traj_mb, adv_mb, targets_mb, task_id)
+                    mb = (traj_mb, adv_mb, targets_mb,
+                          traj_mb.task_id if multitask else task_id)
                     return self._update_minibatch(agent, mb, mb_key), None
 
                 mb_keys = jax.random.split(key_mb, cfg.num_minibatches)
@@ -244,7 +257,8 @@ class PPO:
                 (agent, _), _ = jax.lax.scan(partial(epoch, traj, advantages, targets),
                                              (agent, key_epochs), None, cfg.update_epochs)
                 last = Batch(traj.obs.reshape(-1, task_env.obs_dim),
-                             traj.action.reshape(-1, *traj.action.shape[2:]), task_id)
+                             traj.action.reshape(-1, *traj.action.shape[2:]),
+                             traj.task_id.reshape(-1) if multitask else task_id)
                 return (agent, (env_state, obs, ep_return, key), last), jax.tree.map(
                     jnp.sum, finished)
 
@@ -254,7 +268,7 @@ class PPO:
                 key, key_eval = jax.random.split(key)
                 returns = evaluator(self.actor(agent.learner.params), eval_params, key_eval)
                 diagnostics = plasticity_diagnostics(self.spec, agent.learner.params, last.obs,
-                                                     task_id)
+                                                     last.task_id)
                 if on_eval is not None:
                     jax.debug.callback(on_eval, finished[0].sum(), finished[1].sum())
                 return (agent, (env_state, obs, ep_return, key), last), (returns, diagnostics)
@@ -265,7 +279,8 @@ class PPO:
                                                        else (task_env.action_dim,))
             action_dtype = jnp.int32 if task_env.discrete else jnp.float32
             last = Batch(jnp.zeros((cfg.steps_per_update, task_env.obs_dim)),
-                         jnp.zeros(action_shape, action_dtype), task_id)
+                         jnp.zeros(action_shape, action_dtype),
+                         jnp.zeros(cfg.steps_per_update, jnp.int32) if multitask else task_id)
             carry = (agent, (env_state, obs, jnp.zeros(cfg.num_envs), key), last)
             (agent, _, last), (returns, diagnostics) = jax.lax.scan(chunk, carry, None,
                                                                     num_evals)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lifelong.components import make_component
+from lifelong.components import COMPONENTS, make_component
 from lifelong.config import Agent
 from lifelong.errors import ConfigError
 from lifelong.learners import LEARNERS
@@ -35,6 +35,9 @@ def build_agent(agent: Agent, scenario: Scenario, steps_per_task: int):
     if len(specs) != 1:
         raise ConfigError("scenario", f"tasks disagree on (obs_dim, action_dim, discrete): "
                           f"{sorted(specs)}; pad them to one spec in the scenario builder")
+    if agent.multitask and scenario.task_id_visible:
+        # As Continual World's multitask baseline: one output head per task.
+        components.append(make_component(COMPONENTS["multihead"].options(name="multihead")))
     learner_class = LEARNERS[agent.learner.name].learner
     return learner_class.build(agent.learner, tuple(components), scenario.tasks[0].env,
                                scenario.num_tasks, steps_per_task)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,9 @@ def run_study(study: Study, out: str | Path | None = None, progress: bool = True
                             len(scenario.stream))
             loop = TaskLoop(learners[agent.name], evaluator, cfg.steps_per_task, cfg.eval_every,
                             scenario.boundaries_visible, bar.on_eval, agent.multitask)
+            started = time.perf_counter()
             run = loop.run(keys, scenario.stream_tasks, eval_params, bar.on_task)
+            wall_clock = time.perf_counter() - started
             returns = run.returns
             scores = np.stack([b.normalize(returns[..., j]) for j, b in enumerate(baselines)], -1)
             results.write_returns(run_dir, agent.name, returns, scores, eval_names,
@@ -74,5 +77,6 @@ def run_study(study: Study, out: str | Path | None = None, progress: bool = True
             results.write_diagnostics(run_dir, agent.name, run.diagnostics, cfg.eval_every)
             metrics[agent.name] = summarize(scores, layout, reference_auc)
             metrics[agent.name]["diagnostics"] = results.final_diagnostics(run.diagnostics)
+            metrics[agent.name]["wall_clock_s"] = wall_clock  # compilation included
             results.write_metrics(run_dir, metrics)  # after every agent: nothing is lost
     return run_dir

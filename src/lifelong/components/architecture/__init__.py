@@ -1,3 +1,3 @@
 """Architecture components (importing this package registers them)."""
 
-from lifelong.components.architecture import multihead  # noqa: F401
+from lifelong.components.architecture import hypernet, multihead, packnet  # noqa: F401

@@ -23,7 +23,6 @@ def multihead(options: MultiheadOptions) -> Component:
         del key, params, spec
         return {}
 
-    def wrap_network(network, spec):
-        return network.clone(num_heads=spec.num_tasks)
-
-    return Component("multihead", init, wrap_network=wrap_network, requires_task_id=True)
+    return Component("multihead", init,
+                     configure_network=lambda spec: {"num_heads": spec.num_tasks},
+                     requires_task_id=True)

@@ -1,3 +1,10 @@
 """Regularization components (importing this package registers them)."""
 
-from lifelong.components.regularization import ewc, l2  # noqa: F401
+from lifelong.components.regularization import (  # noqa: F401
+    distill,
+    ewc,
+    l2,
+    logit_swap,
+    mas,
+    si,
+)
