@@ -34,7 +34,7 @@ from lifelong.report.run_folder import load_run  # noqa: E402
 from lifelong.report.tables import format_cell, format_number  # noqa: E402
 from lifelong.runner.agent import build_agent  # noqa: E402
 from lifelong.runner.loop import TaskLoop, make_evaluator, seed_keys  # noqa: E402
-from lifelong.runner.study import run_study  # noqa: E402
+from lifelong.runner.study import resume_study, run_study  # noqa: E402
 from lifelong.scenarios import make_scenario  # noqa: E402
 
 # Each scenario: the study settings shared by all methods. MinAtar games differ in their
@@ -145,10 +145,14 @@ def main() -> None:
             data["eval_every"] = args.eval_every
         study = config.resolve(data)
         run_dir = Path(args.out) / name
-        if (run_dir / "metrics.json").exists():
-            raise SystemExit(f"{run_dir} holds a finished run; remove it or pass --out")
         print(f"== {name}: {len(study.agents)} methods x {args.seeds} seeds ==", flush=True)
-        run_study(study, run_dir)
+        if (run_dir / "config.yaml").exists():  # a stopped (or finished) run: continue it
+            if config.load(run_dir / "config.yaml").dump() != study.dump():
+                raise SystemExit(f"{run_dir} holds a run with other settings; remove it or "
+                                 "pass --out")
+            resume_study(run_dir)
+        else:
+            run_study(study, run_dir)
         costs = step_cost(study, args.repeats)
         text = table(run_dir, costs)
         (run_dir / "methods.md").write_text(text)

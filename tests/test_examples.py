@@ -1,5 +1,6 @@
 """Every example config resolves and builds; the API example runs on a tiny budget."""
 
+import math
 import runpy
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 from lifelong import config
 from lifelong.runner.agent import build_agent
 from lifelong.scenarios import make_scenario
+from lifelong.sweep.spec import load_sweep
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -26,3 +28,10 @@ def test_api_example_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["api.py", str(tmp_path / "run"), *tiny])
     runpy.run_path(str(EXAMPLES / "api.py"), run_name="__main__")
     assert (tmp_path / "run" / "metrics.json").is_file()
+
+
+@pytest.mark.parametrize("path", sorted((EXAMPLES / "sweeps").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_example_sweep_resolves_every_trial(path):
+    sweep, trials = load_sweep(path)
+    assert len(trials) == math.prod(len(v) for v in sweep.parameters.values())

@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+import yaml
+
 
 def use_all_cores() -> None:
     """Exposes every CPU core as a JAX device (before JAX starts) so seeds run in parallel."""
@@ -16,15 +18,51 @@ def use_all_cores() -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from lifelong import config
+    from lifelong.errors import ConfigError
     from lifelong.report import format_table, load_run, write_report
-    from lifelong.runner.study import run_study
+    from lifelong.runner.study import resume_study, run_study
 
-    study = config.load(args.config, args.set)
-    run_dir = run_study(study, args.out, progress=not args.quiet)
+    if args.resume is not None:
+        given = [flag for flag, value in [("CONFIG", args.config), ("--set", args.set),
+                                          ("--out", args.out), ("--overwrite", args.overwrite),
+                                          ("--dry-run", args.dry_run)] if value]
+        if given:
+            raise ConfigError("--resume", f"continues the run folder's own config; drop "
+                              f"{', '.join(given)}")
+        run_dir = resume_study(args.resume, progress=not args.quiet)
+    else:
+        study = config.load(args.config, args.set)
+        if args.dry_run:
+            from lifelong.runner.agent import build_agent
+            from lifelong.scenarios import make_scenario
+
+            scenario = make_scenario(study.scenario)
+            for agent in study.agents:
+                build_agent(agent, scenario, study.config.steps_per_task)
+            print(yaml.safe_dump(study.dump(), sort_keys=False), end="")
+            return 0
+        run_dir = run_study(study, args.out, progress=not args.quiet, overwrite=args.overwrite)
     html = write_report(run_dir)
     print(format_table(load_run(run_dir)))
     print(f"\nrun folder: {run_dir}\nreport:     {html}")
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lifelong.sweep.scheduler import run_sweep
+    from lifelong.sweep.spec import load_sweep
+    from lifelong.sweep.summary import write_summary
+
+    sweep, trials = load_sweep(args.sweep)
+    updates = {"backend": args.backend, "workers": args.workers}
+    sweep = sweep.model_copy(update={k: v for k, v in updates.items() if v is not None})
+    out = Path(args.out) if args.out else Path("runs") / "sweeps" / Path(args.sweep).stem
+    status = run_sweep(sweep, trials, out, progress=not args.quiet, address=args.address)
+    print(write_summary(out, sweep, status))
+    print(f"sweep folder: {out}")
+    return 0 if all(e["status"] == "done" for e in status.values()) else 1
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -33,6 +71,18 @@ def _report(args: argparse.Namespace) -> int:
     html = write_report(args.run_dir)
     print(format_table(load_run(args.run_dir)))
     print(f"\nreport: {html}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lifelong.report.compare import compare_table, load_rows
+
+    text = compare_table(load_rows(args.run_dirs), args.format)
+    if args.out:
+        Path(args.out).write_text(text)
+    print(text, end="")
     return 0
 
 
@@ -64,10 +114,30 @@ def parser() -> argparse.ArgumentParser:
                      help="override a config field, e.g. --set seeds=5 (repeatable)")
     run.add_argument("--out", help="run folder (default: runs/<time>-<scenario>)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--resume", metavar="RUN_DIR",
+                     help="continue a stopped study from its checkpoints")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the run folder given by --out if it holds a run")
+    run.add_argument("--dry-run", action="store_true",
+                     help="validate the config, build its agents, print the resolved config")
     run.set_defaults(handler=_run)
+    sweep = commands.add_parser("sweep", help="run a grid or random search of studies")
+    sweep.add_argument("sweep", help="sweep YAML file (a base study and the fields to vary)")
+    sweep.add_argument("--out", help="sweep folder (default: runs/sweeps/<file name>); "
+                       "running a sweep again skips its finished trials")
+    sweep.add_argument("--backend", choices=["local", "ray"], help="override the file's")
+    sweep.add_argument("--address", help="Ray cluster address (default: a local Ray)")
+    sweep.add_argument("--workers", type=int, help="local: trials at once (default: cores)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=_sweep)
     report = commands.add_parser("report", help="rebuild tables, plots and report.html")
     report.add_argument("run_dir", help="a finished run folder")
     report.set_defaults(handler=_report)
+    compare = commands.add_parser("compare", help="one table over several run folders")
+    compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    compare.add_argument("--format", choices=["md", "latex", "csv"], default="md")
+    compare.add_argument("--out", help="also write the table to this file")
+    compare.set_defaults(handler=_compare)
     listing = commands.add_parser("list", help="scenarios, learners and components")
     listing.set_defaults(handler=_list)
     return main
@@ -76,16 +146,21 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     use_all_cores()
     args = parser().parse_args(argv)
-    from lifelong.errors import ConfigError
+    from lifelong.errors import ConfigError, RunError
 
     try:
         return args.handler(args)
-    except ConfigError as error:
-        print(f"lifelong: error: {error}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as error:
-        print(f"lifelong: error: {error}", file=sys.stderr)
-        return 2
+    except (ConfigError, FileNotFoundError) as error:
+        return _fail(error, 2)
+    except RunError as error:
+        return _fail(error, 1)
+
+
+def _fail(error: Exception, code: int) -> int:
+    """Prints `error` as one line (no traceback) and returns the exit code."""
+    message = " ".join(str(error).split())
+    print(f"lifelong: error: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ class Study(BaseModel):
 
 def _raise_from(error: ValidationError, prefix: str, model: type[BaseModel]) -> None:
     first = error.errors()[0]
-    path = ".".join(str(p) for p in (prefix, *first["loc"]) if p != "")
+    path = ".".join(str(p) for p in (prefix, *first["loc"]) if p != "") or "config"
     if first["type"] == "extra_forbidden":
         known = list(model.model_fields)
         key = str(first["loc"][-1])
@@ -94,10 +94,12 @@ def _raise_from(error: ValidationError, prefix: str, model: type[BaseModel]) -> 
         raise ConfigError(path, f"unknown key; {hint}") from None
     value = first.get("input")
     shown = "" if isinstance(value, dict) else f" (got {value!r})"
-    raise ConfigError(path, f"{first['msg']}{shown}") from None
+    message = first["msg"].removeprefix("Value error, ")  # a model validator's own text
+    raise ConfigError(path, f"{message}{shown}") from None
 
 
-def _validate(model: type[BaseModel], data: Any, prefix: str) -> BaseModel:
+def validate_model(model: type[BaseModel], data: Any, prefix: str) -> BaseModel:
+    """`model` validated from `data`; raises `ConfigError` naming `prefix`.field."""
     if not isinstance(data, dict):
         raise ConfigError(prefix, f"expected a mapping, got {data!r}")
     try:
@@ -111,6 +113,9 @@ def _named(registry: dict, data: Any, field: str, kind: str) -> tuple[type[BaseM
     if not isinstance(data, dict) or "name" not in data:
         raise ConfigError(field, f"give the {kind} as a name or a mapping with a 'name' key")
     name = data["name"]
+    if not isinstance(name, str):
+        raise ConfigError(f"{field}.name", f"expected a {kind} name, got {name!r}; see "
+                          "`lifelong list`")
     if name not in registry:
         guess = difflib.get_close_matches(str(name), list(registry), n=1)
         hint = f"did you mean {guess[0]!r}?" if guess else "see `lifelong list`"
@@ -120,22 +125,22 @@ def _named(registry: dict, data: Any, field: str, kind: str) -> tuple[type[BaseM
 
 def resolve(data: Any) -> Study:
     """Validates a raw study mapping into a `Study`; raises `ConfigError`."""
-    config = _validate(StudyConfig, data, "")
+    config = validate_model(StudyConfig, data, "")
     scenario_model, scenario = _named(SCENARIOS, config.scenario, "scenario", "scenario")
     learner_model, learner = _named(LEARNERS, config.learner, "learner", "learner")
     agents = []
     for name, agent in config.agents.items():
         prefix = f"agents.{name}"
         if agent.learner is None:
-            agent_learner = _validate(learner_model, learner, "learner")
+            agent_learner = validate_model(learner_model, learner, "learner")
         else:
             model, raw = _named(LEARNERS, agent.learner, f"{prefix}.learner", "learner")
-            agent_learner = _validate(model, raw, f"{prefix}.learner")
+            agent_learner = validate_model(model, raw, f"{prefix}.learner")
         components = []
         for i, entry in enumerate(agent.components):
             field = f"{prefix}.components.{i}"
             model, raw = _named(COMPONENTS, entry, field, "component")
-            components.append(_validate(model, raw, field))
+            components.append(validate_model(model, raw, field))
         names = [c.name for c in components]
         if len(set(names)) != len(names):
             raise ConfigError(f"{prefix}.components", "a component is listed twice; keep one")
@@ -144,8 +149,8 @@ def resolve(data: Any) -> Study:
                               "components; remove them or make it a separate agent")
         agents.append(Agent(name=name, learner=agent_learner, components=components,
                             multitask=agent.multitask))
-    study = Study(config=config, scenario=_validate(scenario_model, scenario, "scenario"),
-                  learner=_validate(learner_model, learner, "learner"), agents=agents)
+    study = Study(config=config, scenario=validate_model(scenario_model, scenario, "scenario"),
+                  learner=validate_model(learner_model, learner, "learner"), agents=agents)
     _check_budget(study)
     return study
 
@@ -201,5 +206,21 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> Study:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ConfigError("--set", f"expected key=value, got {item!r}")
-        set_path(data, key.strip(), yaml.safe_load(raw))
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {key.strip()}", f"{raw!r} is not a YAML value; quote "
+                              "strings and close brackets") from None
+        override(data, key.strip(), value)
     return resolve(data)
+
+
+def override(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """`set_path`, where a missing top-level mapping starts from its default, so that
+    `learner.lr=1e-3` keeps the default learner's name."""
+    top = dotted.split(".")[0]
+    field = StudyConfig.model_fields.get(top)
+    if (isinstance(data, dict) and top not in data and field is not None
+            and isinstance(field.default, dict) and dotted != top):
+        data[top] = dict(field.default)
+    set_path(data, dotted, value)

@@ -8,3 +8,7 @@ class ConfigError(ValueError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class RunError(RuntimeError):
+    """A run that cannot go on (e.g. training diverged); the message says what was kept."""

@@ -23,7 +23,9 @@ def test_reference_is_cached_by_content(monkeypatch):
         raise AssertionError("a cached reference must not be retrained")
 
     monkeypatch.setattr(TaskLoop, "run", no_training)
-    np.testing.assert_array_equal(ReferenceRunner(study, scenario).returns(1), first)
+    cached = ReferenceRunner(study, scenario).returns(1)
+    np.testing.assert_array_equal(cached, first)
+    assert cached.dtype == first.dtype  # a cached reference must give the same metrics
     changed = config.load(None, [*TINY, "learner.lr=1e-3"])  # another learner: another key
     with pytest.raises(AssertionError, match="must not be retrained"):
         ReferenceRunner(changed, make_scenario(changed.scenario)).returns(1)

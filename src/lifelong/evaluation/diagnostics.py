@@ -43,6 +43,12 @@ def weight_norms(params) -> dict[str, jax.Array]:
     return norms
 
 
+def nonfinite(params) -> jax.Array:
+    """1.0 if any parameter is NaN or infinite, else 0.0."""
+    finite = jnp.stack([jnp.isfinite(x).all() for x in jax.tree.leaves(params)]).all()
+    return 1.0 - finite.astype(jnp.float32)
+
+
 def plasticity_diagnostics(spec: AgentSpec, params, obs: jax.Array,
                            task_id: jax.Array) -> dict[str, jax.Array]:
     """{diagnostic name: scalar}: dormant fraction, each layer's weight norm and the

@@ -261,6 +261,18 @@ def bootstrap_ci(
     return mean, float(low), float(high)
 
 
+def difference_ci(a: np.ndarray, b: np.ndarray, confidence: float = 0.95,
+                  resamples: int = 4000, seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap CI of mean(a) - mean(b), resampling each group's seeds."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    rng = np.random.default_rng(seed)
+    diffs = (a[rng.integers(0, a.size, (resamples, a.size))].mean(axis=1)
+             - b[rng.integers(0, b.size, (resamples, b.size))].mean(axis=1))
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(diffs, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
 METRICS: dict[str, Callable[[np.ndarray, StreamLayout], np.ndarray]] = {
     "average_performance": average_performance,
     "forgetting": forgetting,

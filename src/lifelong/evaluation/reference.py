@@ -84,15 +84,18 @@ class ReferenceRunner:
         return single, eval_params
 
     def returns(self, task_index: int) -> np.ndarray:
-        """[seeds, eval_points] returns of the reference run on one task (cached on disk)."""
+        """[seeds, eval_points] returns of the reference run on one task (cached on disk).
+
+        Always float64, so a cached reference gives exactly the numbers a fresh one does."""
         task = self.scenario.tasks[task_index]
         key = reference_key(self.study, self.study.learner, task.fingerprint())
         path = cache_dir() / f"{key}.json"
         if path.is_file():
-            return np.asarray(json.loads(path.read_text())["returns"])
+            return np.asarray(json.loads(path.read_text())["returns"], np.float64)
         single, eval_params = self._single(task_index)
         keys = seed_keys(self.study.config.seed, self.study.config.seeds)
         returns = self._loop.run(keys, single.stream_tasks, eval_params).returns[:, :, 0]
+        returns = returns.astype(np.float64)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"task": task.name, "returns": returns.tolist()}))

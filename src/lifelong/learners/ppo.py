@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lifelong.components.component import AgentSpec, Batch, Component, LearnerState
 from lifelong.envs import TaskEnv, TaskParams
-from lifelong.evaluation.diagnostics import plasticity_diagnostics
+from lifelong.evaluation.diagnostics import nonfinite, plasticity_diagnostics
 from lifelong.evaluation.rollout import Evaluator
 from lifelong.learners.distributions import Categorical, DiagGaussian
 from lifelong.learners.networks import ActorCritic, features
@@ -190,7 +190,8 @@ class PPO:
         diagnostics, batch)`.
 
         returns: [num_evals, eval_tasks] mean episodic return after each chunk;
-        diagnostics: {name: [num_evals]} plasticity diagnostics after each chunk;
+        diagnostics: {name: [num_evals]} plasticity diagnostics after each chunk, and
+            `nonfinite` (1 where a parameter is NaN/Inf);
         batch: the last rollout's states and actions (for consolidation at task end).
         `on_eval(episode_return_sum, episode_count)` is called from inside the scan after
         each chunk (progress display); it must not affect the result.
@@ -269,6 +270,7 @@ class PPO:
                 returns = evaluator(self.actor(agent.learner.params), eval_params, key_eval)
                 diagnostics = plasticity_diagnostics(self.spec, agent.learner.params, last.obs,
                                                      last.task_id)
+                diagnostics["nonfinite"] = nonfinite(agent.learner.params)  # the runner's guard
                 if on_eval is not None:
                     jax.debug.callback(on_eval, finished[0].sum(), finished[1].sum())
                 return (agent, (env_state, obs, ep_return, key), last), (returns, diagnostics)

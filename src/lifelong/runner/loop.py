@@ -8,6 +8,7 @@ function per environment: tasks that differ only in parameters reuse it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -18,6 +19,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from lifelong.envs import TaskEnv
 from lifelong.evaluation.rollout import Evaluator, random_actor, stack_params
 from lifelong.learners.ppo import PPO, AgentState
+from lifelong.runner.checkpoint import Snapshot
 from lifelong.scenarios import Scenario, Task
 
 
@@ -84,7 +86,7 @@ class TaskLoop:
                  multitask: bool = False):
         self.learner, self.evaluator = learner, evaluator
         self.boundaries_visible, self.multitask = boundaries_visible, multitask
-        self.num_evals = steps_per_task // eval_every
+        self.num_evals, self.eval_every = steps_per_task // eval_every, eval_every
         self.updates_per_eval = eval_every // learner.config.steps_per_update
         self.on_eval = on_eval
         self._train: dict[TaskEnv, Callable] = {}
@@ -123,32 +125,58 @@ class TaskLoop:
         return agent._replace(components=states)
 
     def run(self, seed_keys: jax.Array, stream: Sequence[Task], eval_params,
-            on_task: Callable[[int], None] | None = None) -> StreamRun:
+            on_task: Callable[[int], None] | None = None, resume: Snapshot | None = None,
+            on_snapshot: Callable[[Snapshot], None] | None = None) -> StreamRun:
         """Trains through `stream`. Eval point 0 of the returns is the untrained agent;
-        `eval_params` are the evaluator's stacked task parameters (`make_evaluator`)."""
+        `eval_params` are the evaluator's stacked task parameters (`make_evaluator`).
+
+        `on_snapshot` receives the run after every stream position (for checkpoints);
+        `resume` continues from such a snapshot, bit-identical to an uninterrupted run.
+        Raises `Diverged` when a task leaves NaN/Inf in the parameters.
+        """
         num_seeds = seed_keys.shape[0]
         # Pad the seeds so every device gets an equal share; padding is discarded at the end
-        # (each seed is an independent vmap lane, so it never changes the real seeds).
+        # (each seed is an independent vmap lane, so it never changes the real seeds). A
+        # padded lane repeats a real seed's key, so its state is a copy of that seed's.
         padding = padded_seed_count(num_seeds) - num_seeds
-        seed_keys = jnp.concatenate([seed_keys, seed_keys[:padding]])
+        pad = partial(jax.tree.map, lambda x: jnp.concatenate([x, x[:padding]]))
+        seed_keys = pad(seed_keys)
         sharding = seed_sharding(seed_keys.shape[0])
-        if sharding is not None:
-            seed_keys = jax.device_put(seed_keys, sharding)
+        place = (lambda tree: tree) if sharding is None else partial(jax.device_put,
+                                                                     device=sharding)
+        seed_keys = place(seed_keys)
         key_init, key_eval, key_tasks = jax.vmap(lambda k: jax.random.split(k, 3),
                                                  out_axes=1)(seed_keys)
-        agent = self._init(key_init)
-        curves = [self._evaluate(agent, eval_params, key_eval)[:, None]]
-        diagnostics = []
-        if self.multitask:
+        if resume is None:
+            agent = self._init(key_init)
+            curves = [self._evaluate(agent, eval_params, key_eval)[:, None]]
+            diagnostics, start = [], 0
+        else:
+            agent = place(pad(jax.tree.map(jnp.asarray, resume.agent)))
+            curves, diagnostics = [pad(jnp.asarray(resume.returns))], [pad(resume.diagnostics)]
+            start = resume.position
+
+        def snapshot(position: int) -> Snapshot:
+            real = partial(jax.tree.map, lambda x: np.asarray(x)[:num_seeds])
+            return Snapshot(position, real(agent), real(jnp.concatenate(curves, axis=1)),
+                            {name: np.concatenate([real(d[name]) for d in diagnostics], axis=1)
+                             for name in diagnostics[0]})
+
+        if self.multitask and start == 0:
             if on_task is not None:
                 on_task(0)
             tasks = list({id(t): t for t in stream}.values())
             train = self.train_function(stream[0].env, len(stream))
             agent, returns, diags, _ = train(agent, stack_params([t.params for t in tasks]),
                                              eval_params, key_tasks)
+            diags = _finite(diags, 0, "all tasks", num_seeds, self.eval_every)
             curves.append(returns)
             diagnostics.append(diags)
-        for position, task in enumerate([] if self.multitask else stream):
+            start = len(stream)
+            if on_snapshot is not None:
+                on_snapshot(snapshot(start))
+        for position in range(start, len(stream)):
+            task = stream[position]
             if on_task is not None:
                 on_task(position)
             keys = jax.vmap(lambda k, p=position: jax.random.fold_in(k, p))(key_tasks)
@@ -157,14 +185,35 @@ class TaskLoop:
                 agent = self._start(agent, task.params.task_id)
             agent, returns, diags, batch = self.train_function(task.env)(
                 agent, task.params, eval_params, key_train)
+            diags = _finite(diags, position, task.name, num_seeds, self.eval_every)
             if self.boundaries_visible and self._ends:
                 agent = self._end(agent, batch, key_end)
             curves.append(returns)
             diagnostics.append(diags)
-        returns = np.asarray(jnp.concatenate(curves, axis=1))[:num_seeds]
-        diagnostics = {name: np.concatenate([np.asarray(d[name]) for d in diagnostics],
-                                            axis=1)[:num_seeds] for name in diagnostics[0]}
-        return StreamRun(returns, diagnostics, jax.tree.map(lambda x: x[:num_seeds], agent))
+            if on_snapshot is not None:
+                on_snapshot(snapshot(position + 1))
+        final = snapshot(len(stream))
+        return StreamRun(final.returns, final.diagnostics, final.agent)
+
+
+class Diverged(RuntimeError):
+    """Training left NaN/Inf in the parameters."""
+
+    def __init__(self, position: int, task: str, seed: int, step: int):
+        self.position, self.task, self.seed, self.step = position, task, seed, step
+        super().__init__(f"stream position {position + 1} (task {task!r}), seed {seed}: "
+                         f"parameters became NaN/Inf by env step {step:,} of the task")
+
+
+def _finite(diagnostics: dict[str, jax.Array], position: int, task: str, num_seeds: int,
+            eval_every: int) -> dict[str, jax.Array]:
+    """The diagnostics without the learner's `nonfinite` flag; raises `Diverged` if set."""
+    diagnostics = dict(diagnostics)
+    bad = np.asarray(diagnostics.pop("nonfinite"))[:num_seeds] > 0  # [seeds, evals]
+    if bad.any():
+        seed, point = np.argwhere(bad)[0]
+        raise Diverged(position, task, int(seed), int(point + 1) * eval_every)
+    return diagnostics
 
 
 def random_returns(scenario: Scenario, evaluator: Evaluator, eval_params,

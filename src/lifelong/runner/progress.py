@@ -26,9 +26,8 @@ class StudyProgress:
         )
         self._bar = None
         self._eval_every = 0
-        self._returns: list[float] = []
         self._started = 0.0
-        self._completed = 0
+        self._done = self._completed = 0
 
     def __enter__(self) -> StudyProgress:
         self._progress.start()
@@ -37,12 +36,15 @@ class StudyProgress:
     def __exit__(self, *exc) -> None:
         self._progress.stop()
 
-    def start_agent(self, name: str, total_steps: int, eval_every: int, num_tasks: int) -> None:
+    def start_agent(self, name: str, total_steps: int, eval_every: int, num_tasks: int,
+                    done_steps: int = 0) -> None:
+        """A new bar; `done_steps` were trained before (a resumed run)."""
         self._bar = self._progress.add_task("", total=total_steps, agent=name,
-                                            position=f"1/{num_tasks}", rate="-", ret="-")
+                                            completed=done_steps, position=f"1/{num_tasks}",
+                                            rate="-", ret="-")
         self._eval_every, self._num_tasks = eval_every, num_tasks
         self._started = time.perf_counter()
-        self._completed = 0
+        self._done, self._completed = done_steps, 0
 
     def on_task(self, position: int) -> None:
         self._progress.update(self._bar, position=f"{position + 1}/{self._num_tasks}")
@@ -54,4 +56,5 @@ class StudyProgress:
         ret = f"{float(np.sum(return_sum)) / count:.1f}" if count else "-"
         self._completed += steps
         rate = self._completed / max(time.perf_counter() - self._started, 1e-9)
-        self._progress.update(self._bar, completed=self._completed, rate=f"{rate:,.0f}", ret=ret)
+        self._progress.update(self._bar, completed=self._done + self._completed,
+                              rate=f"{rate:,.0f}", ret=ret)

@@ -16,14 +16,14 @@ from lifelong.evaluation.reference import Baseline
 from lifelong.scenarios import Scenario
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     tmp.replace(path)
 
 
 def write_config(run_dir: Path, resolved: dict[str, Any]) -> None:
-    _atomic_write(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+    atomic_write(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
 
 
 def stream_layout(scenario: Scenario, evals_per_task: int) -> StreamLayout:
@@ -46,7 +46,7 @@ def write_layout(run_dir: Path, scenario: Scenario, steps_per_task: int, eval_ev
         "eval_steps": (np.arange(len(scenario.stream) * evals + 1) * eval_every).tolist(),
         "steps_per_task": steps_per_task,
     }
-    _atomic_write(run_dir / "layout.json", json.dumps(layout, indent=2))
+    atomic_write(run_dir / "layout.json", json.dumps(layout, indent=2))
 
 
 def write_baselines(run_dir: Path, names: list[str], baselines: list[Baseline]) -> None:
@@ -55,7 +55,7 @@ def write_baselines(run_dir: Path, names: list[str], baselines: list[Baseline]) 
                "reference_curve": b.curve.tolist()}
         for name, b in zip(names, baselines)
     }
-    _atomic_write(run_dir / "baselines.json", json.dumps(data, indent=2))
+    atomic_write(run_dir / "baselines.json", json.dumps(data, indent=2))
 
 
 def write_returns(run_dir: Path, agent: str, returns: np.ndarray, scores: np.ndarray,
@@ -102,4 +102,4 @@ def final_diagnostics(diagnostics: dict[str, np.ndarray]) -> dict[str, float]:
 
 
 def write_metrics(run_dir: Path, metrics: dict[str, dict]) -> None:
-    _atomic_write(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+    atomic_write(run_dir / "metrics.json", json.dumps(metrics, indent=2))

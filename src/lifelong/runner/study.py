@@ -1,20 +1,31 @@
-"""A study, the main job: references, every agent over every seed, metrics, run folder, report."""
+"""A study, the main job: references, every agent over every seed, metrics, run folder, report.
+
+A run folder never loses what it holds: `run_study` refuses a non-empty folder unless told
+to overwrite a run folder, every agent's results are written as soon as it finishes, and a
+checkpoint (`checkpoints/<agent>.ckpt`) is written after every task, so `resume_study`
+continues a killed study where it stopped, bit-identical to an uninterrupted run.
+"""
 
 from __future__ import annotations
 
 import datetime
+import json
+import shutil
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 
+from lifelong import config
 from lifelong.config import Study
-from lifelong.errors import ConfigError
+from lifelong.errors import ConfigError, RunError
 from lifelong.evaluation.metrics import summarize
 from lifelong.evaluation.reference import Baseline, ReferenceRunner
-from lifelong.runner import results
+from lifelong.runner import checkpoint, results
 from lifelong.runner.agent import build_agent
 from lifelong.runner.loop import (
+    Diverged,
     TaskLoop,
     make_evaluator,
     padded_seed_count,
@@ -30,17 +41,39 @@ def default_run_dir(study: Study) -> Path:
     return Path("runs") / f"{stamp}-{study.scenario.name}"
 
 
-def run_study(study: Study, out: str | Path | None = None, progress: bool = True) -> Path:
-    """Runs `study` and writes its run folder; returns the folder's path."""
+def run_study(study: Study, out: str | Path | None = None, progress: bool = True,
+              overwrite: bool = False) -> Path:
+    """Runs `study` and writes its run folder; returns the folder's path.
+
+    A non-empty `out` is refused; with `overwrite`, a previous run folder there is replaced.
+    """
+    run_dir = Path(out) if out is not None else default_run_dir(study)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        if not overwrite:
+            raise ConfigError("--out", f"{run_dir} is not empty; continue it with --resume, "
+                              "replace it with --overwrite, or choose a new folder")
+        if not (run_dir / "config.yaml").is_file():
+            raise ConfigError("--overwrite", f"{run_dir} is not a lifelong run folder (no "
+                              "config.yaml); only run folders are overwritten")
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results.write_config(run_dir, study.dump())
+    return _execute(study, run_dir, progress)
+
+
+def resume_study(run_dir: str | Path, progress: bool = True) -> Path:
+    """Continues the study in `run_dir` from its checkpoints; finished agents are kept."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise ConfigError("--resume", f"{run_dir} is not a lifelong run folder (no config.yaml)")
+    return _execute(config.load(run_dir / "config.yaml"), run_dir, progress)
+
+
+def _execute(study: Study, run_dir: Path, progress: bool) -> Path:
     scenario = make_scenario(study.scenario)
     learners = {agent.name: build_agent(agent, scenario, study.config.steps_per_task)
                 for agent in study.agents}
-    run_dir = Path(out) if out is not None else default_run_dir(study)
-    if (run_dir / "metrics.json").exists():
-        raise ConfigError("--out", f"{run_dir} already holds a finished run; choose a new "
-                          "folder so its results are not overwritten")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    results.write_config(run_dir, study.dump())
+    digest = checkpoint.config_digest(study.dump())
     cfg = study.config
     results.write_layout(run_dir, scenario, cfg.steps_per_task, cfg.eval_every)
     evaluator, eval_params = make_evaluator(scenario, cfg.eval.episodes, cfg.eval.greedy,
@@ -48,6 +81,10 @@ def run_study(study: Study, out: str | Path | None = None, progress: bool = True
     keys = seed_keys(cfg.seed, cfg.seeds)
     eval_names = [scenario.tasks[i].name for i in scenario.eval_tasks]
     total = cfg.steps_per_task * padded_seed_count(cfg.seeds)  # progress counts padding
+    for path in sorted((run_dir / "checkpoints").glob("*.ckpt")):
+        checkpoint.verify(path, digest)  # a bad checkpoint fails now, not after hours
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
 
     with StudyProgress(enabled=progress) as bar:
         random = random_returns(scenario, evaluator, eval_params, keys)
@@ -55,20 +92,45 @@ def run_study(study: Study, out: str | Path | None = None, progress: bool = True
         references = ReferenceRunner(study, scenario, bar.on_eval)
         for j, task_index in enumerate(scenario.eval_tasks):
             bar.start_agent(f"reference {j + 1}", total, cfg.eval_every, 1)
-            curve = references.returns(task_index).mean(axis=0)
+            try:
+                curve = references.returns(task_index).mean(axis=0)
+            except Diverged as error:
+                raise RunError(f"the single-task reference run on {eval_names[j]!r} diverged "
+                               f"({error}); lower the learning rate") from None
             baselines.append(Baseline(float(random[j]), float(curve[-1]), curve))
         results.write_baselines(run_dir, eval_names, baselines)
 
         layout = results.stream_layout(scenario, cfg.steps_per_task // cfg.eval_every)
         reference_auc = np.array([b.reference_auc for b in baselines])
-        metrics = {}
         for agent in study.agents:
-            bar.start_agent(agent.name, total * len(scenario.stream), cfg.eval_every,
-                            len(scenario.stream))
-            loop = TaskLoop(learners[agent.name], evaluator, cfg.steps_per_task, cfg.eval_every,
+            if agent.name in metrics:
+                continue  # finished before a resume
+            learner = learners[agent.name]
+            loop = TaskLoop(learner, evaluator, cfg.steps_per_task, cfg.eval_every,
                             scenario.boundaries_visible, bar.on_eval, agent.multitask)
-            started = time.perf_counter()
-            run = loop.run(keys, scenario.stream_tasks, eval_params, bar.on_task)
+            path = run_dir / "checkpoints" / f"{agent.name}.ckpt"
+            resume, elapsed = None, 0.0
+            if path.is_file():
+                template = jax.eval_shape(jax.vmap(learner.init), keys)
+                resume, elapsed = checkpoint.load(path, template, digest)
+            done = 0 if resume is None else resume.position
+            bar.start_agent(agent.name, total * len(scenario.stream), cfg.eval_every,
+                            len(scenario.stream), total * done)
+            started = time.perf_counter() - elapsed
+
+            def save(snapshot: checkpoint.Snapshot, path=path, name=agent.name,
+                     started=started) -> None:
+                checkpoint.save(path, name, snapshot, digest, time.perf_counter() - started)
+
+            try:
+                run = loop.run(keys, scenario.stream_tasks, eval_params, bar.on_task, resume,
+                               save)
+            except Diverged as error:
+                kept = (f"the checkpoint after position {error.position} is kept in {path}"
+                        if error.position else "no task had finished, so there is no "
+                        "checkpoint")
+                raise RunError(f"agent {agent.name!r} diverged at {error}; {kept}. Lower the "
+                               "learning rate or a component's strength") from None
             wall_clock = time.perf_counter() - started
             returns = run.returns
             scores = np.stack([b.normalize(returns[..., j]) for j, b in enumerate(baselines)], -1)
