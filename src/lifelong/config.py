@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -52,6 +52,8 @@ class StudyConfig(BaseModel):
     steps_per_task: int = Field(204_800, ge=1, description="Environment steps per task.")
     eval_every: int = Field(20_480, ge=1, description="Evaluate every this many steps.")
     eval: EvalConfig = EvalConfig()
+    loggers: list[Literal["tensorboard", "wandb", "l2logger"]] = Field(
+        [], description="Extra logging backends (Parquet files are always written).")
 
 
 class Agent(BaseModel):

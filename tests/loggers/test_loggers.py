@@ -4,6 +4,7 @@ l2logger's validator, W&B's offline run files."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -77,12 +78,22 @@ def test_l2logger_validator_accepts_every_lifetime(run_dir):
                                seed1["return"].to_numpy(), rtol=1e-6)
 
 
+def _logged_value(data: bytes, key: str) -> float:
+    """The last value W&B recorded for `key` in an offline `.wandb` log. Records are
+    protobuf: an item's key string, then field 16 (`value_json`) as a length-prefixed
+    string; wandb 0.31 no longer ships a Python reader for these files."""
+    *_, match = re.finditer(re.escape(key.encode()) + rb"\x82\x01(.)", data, re.S)
+    return json.loads(data[match.end():match.end() + match.group(1)[0]])
+
+
 def test_wandb_offline_run_records_the_metrics(run_dir):
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    runs = sorted((run_dir / "wandb").glob("offline-run-*"))
-    assert len(runs) == 2  # one W&B run per agent
-    summaries = [json.loads((r / "files" / "wandb-summary.json").read_text()) for r in runs]
-    performance = sorted(s["metrics/average_performance"] for s in summaries)
-    assert performance == pytest.approx(sorted(m["average_performance"]["mean"]
-                                               for m in metrics.values()))
-    assert all(list(r.glob("run-*.wandb")) for r in runs)
+    logs = [path.read_bytes() for path in sorted((run_dir / "wandb").glob(
+        "offline-run-*/run-*.wandb"))]
+    assert len(logs) == 2  # one W&B run per agent
+    logged = sorted(_logged_value(log, "metrics/average_performance") for log in logs)
+    assert logged == pytest.approx(sorted(m["average_performance"]["mean"]
+                                          for m in metrics.values()))
+    expected = _returns(run_dir, "finetune")["cartpole-1"][-1]
+    finetune = next(log for log in logs if f"{run_dir.name}/finetune".encode() in log)
+    assert _logged_value(finetune, "return/cartpole-1") == pytest.approx(expected, rel=1e-6)

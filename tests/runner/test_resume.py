@@ -26,6 +26,7 @@ agents:
 seeds: 2
 steps_per_task: 32768
 eval_every: 8192
+loggers: [l2logger]
 """
 
 
@@ -37,6 +38,17 @@ def _lifelong(cache: Path, *args: str) -> subprocess.Popen:
 
 def _header(path: Path) -> dict:
     return json.loads(path.read_bytes().partition(b"\n")[0])
+
+
+def _l2_logs(run_dir: Path) -> dict[str, list[str]]:
+    """{block file: its rows without the timestamp column}."""
+    logs = {}
+    for path in sorted((run_dir / "l2logger").rglob("data-log.tsv")):
+        rows = [line.split("\t") for line in path.read_text().splitlines()]
+        stamp = rows[0].index("timestamp")
+        logs[str(path.relative_to(run_dir))] = ["\t".join(r[:stamp] + r[stamp + 1:])
+                                                for r in rows]
+    return logs
 
 
 def _results(run_dir: Path) -> tuple[dict, dict]:
@@ -82,6 +94,7 @@ def test_killed_study_resumes_bit_identical(runs, tmp_path, monkeypatch):
     tables, metrics = _results(resumed)
     assert metrics == expected_metrics
     assert tables == expected_tables
+    assert _l2_logs(resumed) == _l2_logs(root / "full")  # logs continue, no duplicates
     assert _header(resumed / "checkpoints" / "ewc.ckpt")["position"] == 3
 
 

@@ -190,8 +190,9 @@ class PPO:
         diagnostics, batch)`.
 
         returns: [num_evals, eval_tasks] mean episodic return after each chunk;
-        diagnostics: {name: [num_evals]} plasticity diagnostics after each chunk, and
-            `nonfinite` (1 where a parameter is NaN/Inf);
+        diagnostics: {name: [num_evals]} plasticity diagnostics after each chunk,
+            `train_return` (mean return of the training episodes that ended in the chunk;
+            NaN if none did) and `nonfinite` (1 where a parameter is NaN/Inf);
         batch: the last rollout's states and actions (for consolidation at task end).
         `on_eval(episode_return_sum, episode_count)` is called from inside the scan after
         each chunk (progress display); it must not affect the result.
@@ -271,8 +272,11 @@ class PPO:
                 diagnostics = plasticity_diagnostics(self.spec, agent.learner.params, last.obs,
                                                      last.task_id)
                 diagnostics["nonfinite"] = nonfinite(agent.learner.params)  # the runner's guard
+                return_sum, episodes = finished[0].sum(), finished[1].sum()
+                diagnostics["train_return"] = jnp.where(
+                    episodes > 0, return_sum / jnp.maximum(episodes, 1), jnp.nan)
                 if on_eval is not None:
-                    jax.debug.callback(on_eval, finished[0].sum(), finished[1].sum())
+                    jax.debug.callback(on_eval, return_sum, episodes)
                 return (agent, (env_state, obs, ep_return, key), last), (returns, diagnostics)
 
             key, key_reset = jax.random.split(key)

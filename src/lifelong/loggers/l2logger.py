@@ -90,7 +90,7 @@ class L2Logger:
         with open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, FIELDS, delimiter="\t", lineterminator="\n")
             writer.writeheader()
-            writer.writerows({**r, "block_num": block} for r in rows)
+            writer.writerows({**r, "block_num": block, "block_type": kind} for r in rows)
         tmp.replace(folder / "data-log.tsv")
 
     def finish_agent(self, agent: str, metrics: dict[str, Any]) -> None:

@@ -97,8 +97,10 @@ def write_diagnostics(run_dir: Path, agent: str, diagnostics: dict[str, np.ndarr
 
 
 def final_diagnostics(diagnostics: dict[str, np.ndarray]) -> dict[str, float]:
-    """Each diagnostic at the last eval point, averaged over seeds."""
-    return {name: float(np.mean(values[:, -1])) for name, values in diagnostics.items()}
+    """Each diagnostic at the last eval point, averaged over seeds (NaN seeds skipped; a
+    diagnostic that is NaN for every seed is left out)."""
+    return {name: float(np.nanmean(values[:, -1])) for name, values in diagnostics.items()
+            if not np.isnan(values[:, -1]).all()}
 
 
 def write_metrics(run_dir: Path, metrics: dict[str, dict]) -> None:

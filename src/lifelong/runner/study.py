@@ -22,6 +22,7 @@ from lifelong.config import Study
 from lifelong.errors import ConfigError, RunError
 from lifelong.evaluation.metrics import summarize
 from lifelong.evaluation.reference import Baseline, ReferenceRunner
+from lifelong.loggers import EvalRecord, Logger, make_loggers
 from lifelong.runner import checkpoint, results
 from lifelong.runner.agent import build_agent
 from lifelong.runner.loop import (
@@ -76,15 +77,33 @@ def _execute(study: Study, run_dir: Path, progress: bool) -> Path:
     digest = checkpoint.config_digest(study.dump())
     cfg = study.config
     results.write_layout(run_dir, scenario, cfg.steps_per_task, cfg.eval_every)
-    evaluator, eval_params = make_evaluator(scenario, cfg.eval.episodes, cfg.eval.greedy,
-                                            cfg.eval.max_steps)
-    keys = seed_keys(cfg.seed, cfg.seeds)
-    eval_names = [scenario.tasks[i].name for i in scenario.eval_tasks]
-    total = cfg.steps_per_task * padded_seed_count(cfg.seeds)  # progress counts padding
     for path in sorted((run_dir / "checkpoints").glob("*.ckpt")):
         checkpoint.verify(path, digest)  # a bad checkpoint fails now, not after hours
+    loggers = make_loggers(cfg.loggers, run_dir, study.dump())
+    try:
+        _train(study, scenario, learners, run_dir, digest, loggers, progress)
+    finally:
+        for logger in loggers:
+            logger.close()
+    return run_dir
+
+
+def _scores(returns: np.ndarray, baselines: list[Baseline]) -> np.ndarray:
+    return np.stack([b.normalize(returns[..., j]) for j, b in enumerate(baselines)], -1)
+
+
+def _train(study: Study, scenario, learners: dict, run_dir: Path, digest: str,
+           loggers: list[Logger], progress: bool) -> None:
+    """References, then every unfinished agent: trained, checkpointed, logged, written."""
+    cfg = study.config
+    keys = seed_keys(cfg.seed, cfg.seeds)
+    evaluator, eval_params = make_evaluator(scenario, cfg.eval.episodes, cfg.eval.greedy,
+                                            cfg.eval.max_steps)
+    eval_names = [scenario.tasks[i].name for i in scenario.eval_tasks]
+    total = cfg.steps_per_task * padded_seed_count(cfg.seeds)  # progress counts padding
     metrics_path = run_dir / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    evals = cfg.steps_per_task // cfg.eval_every
 
     with StudyProgress(enabled=progress) as bar:
         random = random_returns(scenario, evaluator, eval_params, keys)
@@ -118,8 +137,16 @@ def _execute(study: Study, run_dir: Path, progress: bool) -> Path:
                             len(scenario.stream), total * done)
             started = time.perf_counter() - elapsed
 
+            logged = [done]  # stream positions whose eval points the loggers have
+
             def save(snapshot: checkpoint.Snapshot, path=path, name=agent.name,
-                     started=started) -> None:
+                     started=started, logged=logged) -> None:
+                if loggers:  # logs first: a kill in between re-logs the task, never skips it
+                    record = _record(name, snapshot, logged[0], scenario, eval_names, evals,
+                                     cfg.eval_every, baselines)
+                    for logger in loggers:
+                        logger.log(record)
+                    logged[0] = snapshot.position
                 checkpoint.save(path, name, snapshot, digest, time.perf_counter() - started)
 
             try:
@@ -133,7 +160,7 @@ def _execute(study: Study, run_dir: Path, progress: bool) -> Path:
                                "learning rate or a component's strength") from None
             wall_clock = time.perf_counter() - started
             returns = run.returns
-            scores = np.stack([b.normalize(returns[..., j]) for j, b in enumerate(baselines)], -1)
+            scores = _scores(returns, baselines)
             results.write_returns(run_dir, agent.name, returns, scores, eval_names,
                                   cfg.eval_every)
             results.write_diagnostics(run_dir, agent.name, run.diagnostics, cfg.eval_every)
@@ -141,4 +168,25 @@ def _execute(study: Study, run_dir: Path, progress: bool) -> Path:
             metrics[agent.name]["diagnostics"] = results.final_diagnostics(run.diagnostics)
             metrics[agent.name]["wall_clock_s"] = wall_clock  # compilation included
             results.write_metrics(run_dir, metrics)  # after every agent: nothing is lost
-    return run_dir
+            for logger in loggers:
+                logger.finish_agent(agent.name, metrics[agent.name])
+
+
+def _record(agent: str, snapshot: checkpoint.Snapshot, logged: int, scenario,
+            eval_names: list[str], evals: int, eval_every: int,
+            baselines: list[Baseline]) -> EvalRecord:
+    """The eval points that stream positions `logged`..`snapshot.position` added (with
+    point 0, the untrained agent, in the first record)."""
+    first = 0 if logged == 0 else 1 + logged * evals
+    points = np.arange(first, 1 + snapshot.position * evals)
+    returns = snapshot.returns[:, points]
+    seeds = returns.shape[0]
+    diagnostics = {  # diagnostics start at point 1; point 0 has none
+        name: np.concatenate([np.full((seeds, 1), np.nan)] * (first == 0)
+                             + [values[:, max(first, 1) - 1:points[-1]]], axis=1)
+        for name, values in snapshot.diagnostics.items()}
+    trained = snapshot.position - logged
+    task = (scenario.stream_tasks[snapshot.position - 1].name if trained == 1
+            else "all tasks")
+    return EvalRecord(agent, snapshot.position - 1, task, eval_names, points,
+                      points * eval_every, returns, _scores(returns, baselines), diagnostics)
