@@ -61,7 +61,9 @@ def test_trains_combined_and_compiles_once(name):
     loop, scenario, initial, run = _train(f"[{name}, {_partner(name)}]")
     assert run.returns.shape == (2, 1 + 3 * 2, 3)
     assert np.all(np.isfinite(run.returns))
-    assert all(np.all(np.isfinite(v)) for v in run.diagnostics.values())
+    # (train_return is NaN by design in an eval period in which no episode ended)
+    assert all(np.all(np.isfinite(v)) for k, v in run.diagnostics.items()
+               if k != "train_return")
     assert _signature(run.agent) == _signature(initial)
     assert loop.train_function(scenario.tasks[0].env)._cache_size() == 1
     assert loop._end._cache_size() <= 1 and loop._start._cache_size() <= 1
