@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
+from lifelong.atomic import atomic_write
 from lifelong.config import Agent, Study
 from lifelong.runner.agent import build_agent
 from lifelong.runner.loop import TaskLoop, make_evaluator, seed_keys
@@ -97,7 +98,5 @@ class ReferenceRunner:
         returns = self._loop.run(keys, single.stream_tasks, eval_params).returns[:, :, 0]
         returns = returns.astype(np.float64)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"task": task.name, "returns": returns.tolist()}))
-        tmp.replace(path)
+        atomic_write(path, json.dumps({"task": task.name, "returns": returns.tolist()}))
         return returns

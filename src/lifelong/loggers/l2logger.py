@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
 import json
 import math
 import re
 from pathlib import Path
 from typing import Any
 
+from lifelong.atomic import atomic_write
 from lifelong.loggers.record import EvalRecord
 
 FIELDS = ["block_num", "exp_num", "worker_id", "block_type", "block_subtype", "task_name",
@@ -86,12 +88,11 @@ class L2Logger:
     def _block(lifetime: Path, block: int, kind: str, rows: list[dict[str, Any]]) -> None:
         folder = lifetime / WORKER / f"{block}-{kind}"
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / "data-log.tsv.tmp"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, FIELDS, delimiter="\t", lineterminator="\n")
-            writer.writeheader()
-            writer.writerows({**r, "block_num": block, "block_type": kind} for r in rows)
-        tmp.replace(folder / "data-log.tsv")
+        text = io.StringIO()
+        writer = csv.DictWriter(text, FIELDS, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**r, "block_num": block, "block_type": kind} for r in rows)
+        atomic_write(folder / "data-log.tsv", text.getvalue())
 
     def finish_agent(self, agent: str, metrics: dict[str, Any]) -> None:
         pass  # l2metrics computes its own metrics from the log

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -24,6 +23,7 @@ import jax
 import numpy as np
 from flax import serialization
 
+from lifelong.atomic import atomic_write
 from lifelong.errors import ConfigError
 
 FORMAT = 1
@@ -70,7 +70,7 @@ def config_digest(resolved: dict[str, Any]) -> str:
 
 def save(path: Path, agent_name: str, snapshot: Snapshot, config_sha256: str,
          elapsed_s: float) -> None:
-    """Writes `snapshot` to `path` atomically (temporary file, fsync, rename)."""
+    """Writes `snapshot` to `path` atomically."""
     payload = serialization.msgpack_serialize({
         "agent": serialization.to_state_dict(jax.device_get(snapshot.agent)),
         "returns": np.asarray(snapshot.returns),
@@ -80,12 +80,7 @@ def save(path: Path, agent_name: str, snapshot: Snapshot, config_sha256: str,
               "elapsed_s": elapsed_s, "config_sha256": config_sha256,
               "payload_sha256": hashlib.sha256(payload).hexdigest()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(json.dumps(header).encode() + b"\n" + payload)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    atomic_write(path, json.dumps(header).encode() + b"\n" + payload)
 
 
 def verify(path: Path, config_sha256: str) -> tuple[dict[str, Any], bytes]:

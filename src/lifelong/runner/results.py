@@ -11,15 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from lifelong.atomic import atomic_write
 from lifelong.evaluation.metrics import StreamLayout
 from lifelong.evaluation.reference import Baseline
 from lifelong.scenarios import Scenario
-
-
-def atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def write_config(run_dir: Path, resolved: dict[str, Any]) -> None:

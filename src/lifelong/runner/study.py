@@ -180,11 +180,9 @@ def _record(agent: str, snapshot: checkpoint.Snapshot, logged: int, scenario,
     first = 0 if logged == 0 else 1 + logged * evals
     points = np.arange(first, 1 + snapshot.position * evals)
     returns = snapshot.returns[:, points]
-    seeds = returns.shape[0]
-    diagnostics = {  # diagnostics start at point 1; point 0 has none
-        name: np.concatenate([np.full((seeds, 1), np.nan)] * (first == 0)
-                             + [values[:, max(first, 1) - 1:points[-1]]], axis=1)
-        for name, values in snapshot.diagnostics.items()}
+    no_point_0 = np.full((returns.shape[0], 1), np.nan)  # diagnostics start at point 1
+    diagnostics = {name: np.concatenate([no_point_0, values], axis=1)[:, points]
+                   for name, values in snapshot.diagnostics.items()}
     trained = snapshot.position - logged
     task = (scenario.stream_tasks[snapshot.position - 1].name if trained == 1
             else "all tasks")

@@ -19,8 +19,8 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lifelong.atomic import atomic_write
 from lifelong.errors import ConfigError
-from lifelong.runner.results import atomic_write
 from lifelong.sweep.spec import SweepConfig, Trial
 from lifelong.sweep.trial import run_trial
 
