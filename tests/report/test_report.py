@@ -2,91 +2,24 @@
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import (
+    AGENTS,
+    DIAGNOSTIC,
+    EVAL_TASKS,
+    POINTS_PER_TASK,
+    SEEDS,
+    STREAM,
+    diagnostic_value,
+)
 
-from lifelong.evaluation.metrics import METRIC_NAMES, StreamLayout, summarize
+from lifelong.evaluation.metrics import METRIC_NAMES, summarize
 from lifelong.report import format_table, load_run, write_report
-
-EVAL_TASKS = ["reach", "push", "pick"]
-STREAM = ["reach", "push", "distractor", "reach"]  # a revisit and a task outside the eval set
-AGENTS = ["finetune", "ewc"]
-SEEDS = [0, 1, 2]
-POINTS_PER_TASK = 3
-STEPS_PER_TASK = 30_000
-
-
-def _synthetic_scores(rng: np.random.Generator, layout: StreamLayout, decay: float) -> np.ndarray:
-    """Scores that climb towards 1 while a task trains and decay by ``decay`` per eval point."""
-    points = 1 + len(STREAM) * POINTS_PER_TASK
-    scores = np.zeros((len(SEEDS), points, len(EVAL_TASKS)))  # [seeds, eval_points, eval_tasks]
-    for p in range(1, points):
-        k = (p - 1) // POINTS_PER_TASK
-        trained = layout.stream_to_eval[k]
-        scores[:, p] = scores[:, p - 1] * (1 - decay)
-        if trained >= 0:
-            previous = scores[:, p - 1, trained]
-            scores[:, p, trained] = previous + 0.6 * (1 - previous)
-    return scores + rng.normal(0, 0.03, scores.shape)
-
-
-def _write_run(run_dir: Path) -> None:
-    """Write config, layout, baselines, R/<agent>.parquet and metrics.json like the runner."""
-    stream_to_eval = [EVAL_TASKS.index(t) if t in EVAL_TASKS else -1 for t in STREAM]
-    task_end = [POINTS_PER_TASK * (k + 1) for k in range(len(STREAM))]
-    window_start = [POINTS_PER_TASK * k + 1 for k in range(len(STREAM))]
-    points = 1 + len(STREAM) * POINTS_PER_TASK
-    eval_steps = [p * STEPS_PER_TASK // POINTS_PER_TASK for p in range(points)]
-    layout = StreamLayout(np.array(stream_to_eval), np.array(task_end), np.array(window_start))
-    (run_dir / "R").mkdir(parents=True)
-    (run_dir / "config.yaml").write_text("study: synthetic\nseeds: 3\nagents: [finetune, ewc]\n")
-    (run_dir / "layout.json").write_text(
-        json.dumps(
-            {
-                "eval_tasks": EVAL_TASKS,
-                "stream": STREAM,
-                "stream_to_eval": stream_to_eval,
-                "task_end_eval": task_end,
-                "window_start_eval": window_start,
-                "eval_steps": eval_steps,
-                "steps_per_task": STEPS_PER_TASK,
-            }
-        )
-    )
-    baselines = {t: {"random": -10.0, "reference": 90.0, "reference_auc": 0.4} for t in EVAL_TASKS}
-    (run_dir / "baselines.json").write_text(json.dumps(baselines))
-    rng = np.random.default_rng(0)
-    metrics = {}
-    for agent, decay in zip(AGENTS, np.linspace(0.3, 0.05, len(AGENTS)), strict=True):
-        scores = _synthetic_scores(rng, layout, decay)
-        metrics[agent] = summarize(scores, layout, np.full(len(EVAL_TASKS), 0.4))
-        s, p, j = np.meshgrid(*(np.arange(n) for n in scores.shape), indexing="ij")
-        table = pa.table(
-            {
-                "seed": pa.array(np.asarray(SEEDS)[s.ravel()], pa.int64()),
-                "eval_point": pa.array(p.ravel(), pa.int64()),
-                "env_step": pa.array(np.asarray(eval_steps)[p.ravel()], pa.int64()),
-                "task": pa.array([EVAL_TASKS[i] for i in j.ravel()], pa.string()),
-                "task_index": pa.array(j.ravel(), pa.int64()),
-                "return": pa.array(-10.0 + 100.0 * scores.ravel(), pa.float64()),
-                "score": pa.array(scores.ravel(), pa.float64()),
-            }
-        )
-        # Shuffled rows: the loader must not rely on the runner's row order.
-        pq.write_table(
-            table.take(rng.permutation(table.num_rows)), run_dir / "R" / f"{agent}.parquet"
-        )
-    (run_dir / "metrics.json").write_text(json.dumps(metrics))
-
-
-@pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
-    _write_run(tmp_path / "run")
-    return tmp_path / "run"
 
 
 def test_load_run_rebuilds_dense_arrays(run_dir: Path):
@@ -103,6 +36,12 @@ def test_load_run_rebuilds_dense_arrays(run_dir: Path):
         expected = run.metrics[agent]["forgetting"]["per_seed"]
         assert summarize(scores, layout, ref)["forgetting"]["per_seed"] == pytest.approx(expected)
     assert "study: synthetic" in run.config_text
+    # Diagnostics: the first agent logged them from eval point 1 on, the second none.
+    dormant = run.diagnostics[AGENTS[0]][DIAGNOSTIC]
+    assert np.isnan(dormant[:, 0]).all()
+    seed, point = np.meshgrid(np.arange(len(SEEDS)), np.arange(dormant.shape[1]), indexing="ij")
+    np.testing.assert_allclose(dormant[:, 1:], diagnostic_value(seed, point)[:, 1:])
+    assert run.diagnostics[AGENTS[1]] == {}
 
 
 def test_write_report_produces_every_artifact(run_dir: Path):
@@ -133,14 +72,26 @@ def test_write_report_produces_every_artifact(run_dir: Path):
         assert len(data) > 20_000
 
     html = html_path.read_text()
-    assert html.count("data:image/png;base64,") == 2
+    # plotly.js inline once, one figure div per section, nothing loaded from elsewhere
+    assert html.count("<script") == 1 + 4
+    assert re.findall(r"<script[^>]*\bsrc=", html) == []
+    assert re.findall(r"<link[^>]*\bhref=", html) == []
+    for index, section in enumerate(
+        (
+            "Scores during training",
+            "Score matrix",
+            "Forgetting and transfer",
+            "Plasticity diagnostics",
+        )
+    ):
+        pattern = f'<h2>{section}</h2><div class="figure"><div[^>]*>\\s*<div id="figure-{index}"'
+        assert re.search(pattern, html), section
     assert html.count('<table class="comparison">') == 1
     for agent in AGENTS:
         assert f"<td>{agent}</td>" in html
     for label in ("performance", "max forgetting", "backward transfer", "incremental performance"):
         assert f"<th>{label}</th>" in html
     assert "distractor" in html and "not evaluated" in html
-    assert "<script" not in html and "http://" not in html and "https://" not in html
 
 
 def test_missing_file_is_named(run_dir: Path):

@@ -13,7 +13,9 @@ __all__ = ["RunData", "format_table", "load_run", "write_report"]
 
 
 def write_report(run_dir: str | Path) -> Path:
-    """Write table.md, table.csv, plots/*.png and report.html into ``run_dir``; returns the html."""
+    """Write table.md, table.csv, plots/*.png and the interactive report.html into ``run_dir``;
+    returns the html path."""
     run = load_run(run_dir)
     write_tables(run, run_dir)
-    return write_html(run, run_dir, write_plots(run, run_dir))
+    write_plots(run, run_dir)
+    return write_html(run, run_dir)

@@ -1,13 +1,18 @@
-"""Self-contained ``report.html``: inline CSS, base64 PNGs, no scripts or external resources."""
+"""Self-contained interactive ``report.html``: inline CSS, plotly.js embedded once, one inline
+figure per section; it opens offline and fetches nothing.
+"""
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from lifelong.atomic import atomic_write
 from lifelong.evaluation.metrics import METRIC_NAMES
+from lifelong.report.interactive import figures
 from lifelong.report.run_folder import RunData
 from lifelong.report.tables import CI_LABEL, METRIC_LABELS, comparison_table, format_cell
 
@@ -51,9 +56,7 @@ th, td { border: 1px solid #d8dde6; padding: 0.3rem 0.6rem; }
 th { background: #f3f5f9; text-align: center; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 ol.stream { columns: 3; font-size: 0.9rem; }
-figure { margin: 1rem 0; }
-figure img { max-width: 100%; border: 1px solid #e4e7ec; }
-figcaption { color: #667085; font-size: 0.9rem; }
+.figure { margin: 1rem 0; border: 1px solid #e4e7ec; }
 dt { font-weight: 600; margin-top: 0.5rem; }
 pre { background: #f6f8fa; padding: 0.8rem; overflow-x: auto; font-size: 0.8rem; }
 """
@@ -104,12 +107,24 @@ def _stream_html(run: RunData) -> str:
     )
 
 
-def _figure_html(caption: str, path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (
-        f'<figure><img alt="{escape(caption)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{escape(caption)}</figcaption></figure>"
+# Plotly's mode bar without the link to plotly's website and with PNG export at 2x.
+_PLOT_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+def _figure_html(index: int, figure) -> str:
+    div = pio.to_html(
+        figure,
+        full_html=False,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        config=_PLOT_CONFIG,
+        div_id=f"figure-{index}",
     )
+    return f'<div class="figure">{div}</div>'
 
 
 def _definitions_html() -> str:
@@ -124,14 +139,18 @@ def _definitions_html() -> str:
     )
 
 
-def write_html(run: RunData, run_dir: str | Path, plot_paths: Mapping[str, Path]) -> Path:
-    """Write ``run_dir/report.html``; ``plot_paths`` maps figure caption -> PNG to embed."""
+def write_html(run: RunData, run_dir: str | Path) -> Path:
+    """Write ``run_dir/report.html`` and return its path."""
     title = f"lifelong report: {run.run_dir.resolve().name}"
     sections = [
         ("Agent comparison", _comparison_html(run)),
         ("Scenario stream", _stream_html(run)),
+    ]
+    sections += [
+        (name, _figure_html(i, figure)) for i, (name, figure) in enumerate(figures(run).items())
+    ]
+    sections += [
         ("Baselines", _baselines_html(run)),
-        ("Figures", "".join(_figure_html(c, Path(p)) for c, p in plot_paths.items())),
         ("Metric definitions", _definitions_html()),
     ]
     if run.config_text:
@@ -139,10 +158,14 @@ def write_html(run: RunData, run_dir: str | Path, plot_paths: Mapping[str, Path]
     body = "".join(f"<h2>{escape(name)}</h2>{content}" for name, content in sections)
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head>"
+        f"<title>{escape(title)}</title><style>{_CSS}</style>"
+        f'<script type="text/javascript">{get_plotlyjs()}</script></head>'
         f"<body><h1>{escape(title)}</h1>"
-        f'<p class="muted">Agents: {escape(", ".join(run.agents))}</p>{body}</body></html>\n'
+        f'<p class="muted">Agents: {escape(", ".join(run.agents))}. Figures are interactive: '
+        "hover for values, drag to zoom, double-click to reset, pick an agent or diagnostic in "
+        "the menu above a figure; static PNGs of the main figures are in plots/.</p>"
+        f"{body}</body></html>\n"
     )
     path = Path(run_dir) / "report.html"
-    path.write_text(page, encoding="utf-8")
+    atomic_write(path, page.encode("utf-8"))
     return path

@@ -30,20 +30,12 @@ def _task_colors(num_tasks: int) -> list:
     return [cmap(i % cmap.N) for i in range(num_tasks)]
 
 
-def _window_bounds(run: RunData) -> list[tuple[float, float]]:
-    """Env-step span of each stream position: previous task end to this task end."""
-    steps = run.layout.eval_steps
-    ends = run.layout.stream.task_end_eval
-    starts = [steps[0]] + [steps[e] for e in ends[:-1]]
-    return [(float(s), float(steps[e])) for s, e in zip(starts, ends, strict=True)]
-
-
 def plot_scores_over_time(run: RunData, path: str | Path) -> Path:
     """One panel per agent: each eval task's score (mean, min-max band over seeds) vs env steps."""
     layout = run.layout
     steps = layout.eval_steps  # [eval_points]
     colors = _task_colors(len(layout.eval_tasks))
-    bounds = _window_bounds(run)
+    bounds = layout.window_bounds()
     fig = Figure(figsize=(11, 1.2 + 2.4 * len(run.agents)), layout="constrained")
     axes = fig.subplots(len(run.agents), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     for ax, agent in zip(axes, run.agents, strict=True):

@@ -1,4 +1,4 @@
-"""Read a finished run folder (layout, baselines, metrics, per-agent parquet results).
+"""Read a finished run folder (layout, baselines, metrics, per-agent results and diagnostics).
 
 The runner writes results in long format; the report wants dense arrays, so each agent's
 parquet file is rebuilt here into ``[seeds, eval_points, eval_tasks]`` tensors once.
@@ -33,6 +33,12 @@ class RunLayout:
     def num_eval_points(self) -> int:
         return len(self.eval_steps)
 
+    def window_bounds(self) -> list[tuple[float, float]]:
+        """Env-step span of each stream position: previous task end to this task end."""
+        ends = self.stream.task_end_eval
+        starts = [self.eval_steps[0]] + [self.eval_steps[e] for e in ends[:-1]]
+        return [(float(s), float(self.eval_steps[e])) for s, e in zip(starts, ends, strict=True)]
+
 
 @dataclass(frozen=True, eq=False)
 class RunData:
@@ -46,6 +52,9 @@ class RunData:
     seeds: dict[str, np.ndarray]  # agent -> [seeds] seed ids
     scores: dict[str, np.ndarray]  # agent -> [seeds, eval_points, eval_tasks] normalized
     returns: dict[str, np.ndarray]  # agent -> [seeds, eval_points, eval_tasks] raw returns
+    # agent -> diagnostic name -> [seeds, eval_points]; NaN where not logged (eval point 0).
+    # Empty for an agent whose run wrote no diagnostics/<agent>.parquet.
+    diagnostics: dict[str, dict[str, np.ndarray]]
     config_text: str  # resolved config.yaml verbatim ("" if absent)
 
 
@@ -113,6 +122,25 @@ def _dense_results(path: Path, layout: RunLayout) -> tuple[np.ndarray, np.ndarra
     return seeds, scores.reshape(shape), returns.reshape(shape)
 
 
+def _dense_diagnostics(path: Path, num_seeds: int, layout: RunLayout) -> dict[str, np.ndarray]:
+    """Rebuild ``name -> [seeds, eval_points]`` from diagnostics/<agent>.parquet (if written)."""
+    if not path.is_file():
+        return {}
+    table = pq.read_table(path)
+    seed = table["seed"].to_numpy()  # seed position 0..seeds-1, not the seed id
+    point = table["eval_point"].to_numpy()
+    if np.any((seed < 0) | (seed >= num_seeds) | (point < 0) | (point >= layout.num_eval_points)):
+        raise ValueError(f"{path}: seed or eval_point outside the run's seeds and layout")
+    dense = {}
+    for name in table.column_names:
+        if name in ("seed", "eval_point", "env_step"):
+            continue
+        values = np.full((num_seeds, layout.num_eval_points), np.nan)
+        values[seed, point] = table[name].to_numpy(zero_copy_only=False)
+        dense[name] = values
+    return dense
+
+
 def load_run(run_dir: str | Path) -> RunData:
     """Load a finished run folder; raises FileNotFoundError naming any missing file."""
     run_dir = Path(run_dir)
@@ -121,10 +149,13 @@ def load_run(run_dir: str | Path) -> RunData:
     layout = _parse_layout(_read_json(run_dir, "layout.json"))
     baselines = _read_json(run_dir, "baselines.json")
     metrics = _read_json(run_dir, "metrics.json")
-    seeds, scores, returns = {}, {}, {}
+    seeds, scores, returns, diagnostics = {}, {}, {}, {}
     for agent in metrics:
         path = _require(run_dir / "R" / f"{agent}.parquet", run_dir)
         seeds[agent], scores[agent], returns[agent] = _dense_results(path, layout)
+        diagnostics[agent] = _dense_diagnostics(
+            run_dir / "diagnostics" / f"{agent}.parquet", len(seeds[agent]), layout
+        )
     config_path = run_dir / "config.yaml"
     return RunData(
         run_dir=run_dir,
@@ -135,5 +166,6 @@ def load_run(run_dir: str | Path) -> RunData:
         seeds=seeds,
         scores=scores,
         returns=returns,
+        diagnostics=diagnostics,
         config_text=config_path.read_text() if config_path.is_file() else "",
     )
