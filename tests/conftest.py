@@ -33,6 +33,13 @@ def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LIFELONG_CACHE_DIR", str(tmp_path / "cache"))
 
 
+def compilations(loop: TaskLoop, env) -> int:
+    """How often the run's per-task training functions (start, eval period) compiled for
+    `env`: 1 when every task on it reused them."""
+    training = loop.training(env)
+    return max(training.start._cache_size(), training.chunk._cache_size())
+
+
 def study_loops(overrides: list[str]):
     """The default study with `overrides`, ready to train: ({agent: TaskLoop}, seed keys,
     evaluation params, scenario, study)."""

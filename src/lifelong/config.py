@@ -52,6 +52,9 @@ class StudyConfig(BaseModel):
     steps_per_task: int = Field(204_800, ge=1, description="Environment steps per task.")
     eval_every: int = Field(20_480, ge=1, description="Evaluate every this many steps.")
     eval: EvalConfig = EvalConfig()
+    checkpoint_minutes: float = Field(
+        10.0, gt=0, description="Also checkpoint inside a task after an eval period that ends "
+        "this many minutes after the last checkpoint (one is always written at task end).")
     loggers: list[Literal["tensorboard", "wandb", "l2logger"]] = Field(
         [], description="Extra logging backends (Parquet files are always written).")
 

@@ -15,6 +15,7 @@ import functools
 import jax
 import numpy as np
 import pytest
+from conftest import compilations
 
 from lifelong import config
 from lifelong.components import COMPONENTS, make_component
@@ -65,7 +66,7 @@ def test_trains_combined_and_compiles_once(name):
     assert all(np.all(np.isfinite(v)) for k, v in run.diagnostics.items()
                if k != "train_return")
     assert _signature(run.agent) == _signature(initial)
-    assert loop.train_function(scenario.tasks[0].env)._cache_size() == 1
+    assert compilations(loop, scenario.tasks[0].env) == 1
     assert loop._end._cache_size() <= 1 and loop._start._cache_size() <= 1
 
 

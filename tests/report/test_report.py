@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import (
+from synthetic_run import (
     AGENTS,
     DIAGNOSTIC,
     EVAL_TASKS,
@@ -16,6 +16,7 @@ from conftest import (
     SEEDS,
     STREAM,
     diagnostic_value,
+    run_dir_fixture,  # noqa: F401 (the run_dir fixture)
 )
 
 from lifelong.evaluation.metrics import METRIC_NAMES, summarize

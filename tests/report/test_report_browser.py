@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import AGENTS, EVAL_TASKS
 from PIL import Image
+from synthetic_run import AGENTS, EVAL_TASKS, run_dir_fixture  # noqa: F401 (run_dir)
 
 from lifelong.report import write_report
 

@@ -1,6 +1,7 @@
 """Tasks that differ only in parameters share one compiled training function."""
 
 import jax
+from conftest import compilations
 
 from lifelong import config
 from lifelong.runner.agent import build_agent
@@ -19,7 +20,7 @@ def _compiles(overrides):
         loop = TaskLoop(build_agent(agent, scenario, 1024), evaluator, 1024, 512)
         returns = loop.run(keys, scenario.stream_tasks, eval_params).returns
         assert returns.shape == (2, 1 + 2 * len(scenario.stream), len(scenario.eval_tasks))
-        counts[agent.name] = loop.train_function(scenario.tasks[0].env)._cache_size()
+        counts[agent.name] = compilations(loop, scenario.tasks[0].env)
     return counts
 
 

@@ -35,7 +35,7 @@ def test_nan_stops_the_run_and_keeps_the_last_checkpoint(tmp_path, monkeypatch, 
     assert "agent 'finetune' diverged" in err
     assert "stream position 2 (task 'poisoned'), seed 0" in err
     assert "by env step 1,024 of the task" in err
-    assert "checkpoint after position 1 is kept" in err
+    assert "checkpoint after position 1 is kept" in err  # the task end, not inside
     header = json.loads((out / "checkpoints" / "finetune.ckpt").read_bytes().split(b"\n")[0])
     assert header["position"] == 1
     assert not (out / "R" / "finetune.parquet").exists()

@@ -26,6 +26,7 @@ agents:
 seeds: 2
 steps_per_task: 32768
 eval_every: 8192
+checkpoint_minutes: 1.0e-6  # a checkpoint after every eval period, inside tasks too
 loggers: [l2logger]
 """
 
@@ -64,7 +65,8 @@ def _results(run_dir: Path) -> tuple[dict, dict]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """An uninterrupted run, and a run killed in its second agent's second task."""
+    """An uninterrupted run, and a run killed inside a task of its second agent, right after
+    a checkpoint from inside that task."""
     root = tmp_path_factory.mktemp("resume")
     config = root / "study.yaml"
     config.write_text(STUDY)
@@ -74,8 +76,13 @@ def runs(tmp_path_factory):
     killed = root / "killed"
     proc = _lifelong(root / "cache", "run", str(config), "--out", str(killed))
     ckpt = killed / "checkpoints" / "ewc.ckpt"
-    while not ckpt.exists() and proc.poll() is None:
-        time.sleep(0.005)
+    while proc.poll() is None:  # until EWC has a checkpoint from inside a task
+        if ckpt.exists() and _header(ckpt)["evals_done"] > 0:
+            proc.send_signal(signal.SIGSTOP)  # holds the file still while we look again
+            if _header(ckpt)["evals_done"] > 0:
+                break
+            proc.send_signal(signal.SIGCONT)
+        time.sleep(0.002)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     return root, root / "full", killed
@@ -84,9 +91,10 @@ def runs(tmp_path_factory):
 def test_killed_study_resumes_bit_identical(runs, tmp_path, monkeypatch):
     root, _, killed = runs
     monkeypatch.setenv("LIFELONG_CACHE_DIR", str(root / "cache"))  # the runs' references
-    # The kill landed mid-study: fine-tuning finished, EWC stopped after its first task.
+    # The kill landed mid-study: fine-tuning finished, EWC stopped inside a task.
     assert list(json.loads((killed / "metrics.json").read_text())) == ["finetune"]
-    assert _header(killed / "checkpoints" / "ewc.ckpt")["position"] == 1
+    header = _header(killed / "checkpoints" / "ewc.ckpt")
+    assert header["position"] < 3 and 0 < header["evals_done"] < 4
     resumed = tmp_path / "resumed"
     shutil.copytree(killed, resumed)
     assert main(["run", "--resume", str(resumed), "--quiet"]) == 0
@@ -96,6 +104,7 @@ def test_killed_study_resumes_bit_identical(runs, tmp_path, monkeypatch):
     assert tables == expected_tables
     assert _l2_logs(resumed) == _l2_logs(root / "full")  # logs continue, no duplicates
     assert _header(resumed / "checkpoints" / "ewc.ckpt")["position"] == 3
+    assert _header(resumed / "checkpoints" / "ewc.ckpt")["evals_done"] == 0
 
 
 def test_corrupt_checkpoint_is_refused(runs, tmp_path, capsys):

@@ -1,9 +1,10 @@
-"""PPO (clipped surrogate, GAE) whose whole per-task training is one jitted `lax.scan`.
+"""PPO (clipped surrogate, GAE) whose per-task training is jitted `lax.scan`s.
 
-`PPO.make_train_task` returns `train(state, task_params, eval_params, key)` that runs
-`num_evals` chunks of `updates_per_eval` PPO updates, evaluating every eval task after
-each chunk. The runner vmaps it over seeds. The `# CL seam:` comments mark where
-components act.
+`PPO.make_train_task` returns the training of one task: `train(state, task_params,
+eval_params, key)` runs `num_evals` chunks of `updates_per_eval` PPO updates, evaluating
+every eval task after each chunk, and `start` / `chunk` are the same in eval periods (the
+runner steps through them to checkpoint inside a task). The runner vmaps them over seeds.
+The `# CL seam:` comments mark where components act.
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ class Transition(NamedTuple):
 def _with_network(spec: AgentSpec, network) -> AgentSpec:
     return replace(spec, apply=network.apply, features=partial(features, network),
                    hidden_layers=network.hidden_layers())
+
+
+class TaskTraining(NamedTuple):
+    """One task's training: whole, or started and stepped one eval period at a time."""
+
+    start: Callable  # (agent, task_params, key) -> carry
+    chunk: Callable  # (carry, task_params, eval_params) -> (carry, (returns, diagnostics))
+    train: Callable  # (agent, task_params, eval_params, key) -> (agent, returns, diags, batch)
 
 
 @dataclass(frozen=True)
@@ -185,9 +194,17 @@ class PPO:
     def make_train_task(
         self, task_env: TaskEnv, evaluator: Evaluator, num_evals: int, updates_per_eval: int,
         on_eval: Callable[[jax.Array, jax.Array], None] | None = None, multitask: bool = False,
-    ) -> Callable[..., tuple[AgentState, jax.Array, dict, Batch]]:
-        """Returns `train(state, task_params, eval_params, key) -> (state, returns,
-        diagnostics, batch)`.
+    ) -> TaskTraining:
+        """The training of one task, whole (`train`) and in eval periods (`start`, `chunk`).
+
+        `train(state, task_params, eval_params, key) -> (state, returns, diagnostics, batch)`
+        runs `num_evals` chunks of `updates_per_eval` PPO updates, evaluating every eval task
+        after each chunk; it is `start` followed by a scan of `chunk`:
+        `start(state, task_params, key) -> carry` resets the envs, and
+        `chunk(carry, task_params, eval_params) -> (carry, (returns, diagnostics))` runs one
+        eval period. The carry (agent state, env states, observations, running episode
+        returns, PRNG key, last rollout) is all the task's progress, so a checkpoint taken
+        between chunks resumes the task exactly.
 
         returns: [num_evals, eval_tasks] mean episodic return after each chunk;
         diagnostics: {name: [num_evals]} plasticity diagnostics after each chunk,
@@ -205,10 +222,28 @@ class PPO:
         reset_env = jax.vmap(task_env.reset, in_axes=(0, params_axis))
         minibatch_size = cfg.steps_per_update // cfg.num_minibatches
 
-        def train(agent: AgentState, params: TaskParams, eval_params, key: jax.Array):
-            if multitask:
-                tasks = jnp.arange(cfg.num_envs) % params.task_id.shape[0]
-                params = jax.tree.map(lambda x: x[tasks], params)
+        def per_env(params: TaskParams) -> TaskParams:
+            """Multitask: each environment's own task parameters [num_envs]."""
+            if not multitask:
+                return params
+            tasks = jnp.arange(cfg.num_envs) % params.task_id.shape[0]
+            return jax.tree.map(lambda x: x[tasks], params)
+
+        def start(agent: AgentState, params: TaskParams, key: jax.Array):
+            params = per_env(params)
+            key, key_reset = jax.random.split(key)
+            obs, env_state = reset_env(jax.random.split(key_reset, cfg.num_envs), params)
+            action_shape = (cfg.steps_per_update,) + (() if task_env.discrete
+                                                       else (task_env.action_dim,))
+            action_dtype = jnp.int32 if task_env.discrete else jnp.float32
+            last = Batch(jnp.zeros((cfg.steps_per_update, task_env.obs_dim)),
+                         jnp.zeros(action_shape, action_dtype),
+                         jnp.zeros(cfg.steps_per_update, jnp.int32) if multitask
+                         else params.task_id)
+            return agent, (env_state, obs, jnp.zeros(cfg.num_envs), key), last
+
+        def chunk(carry, params: TaskParams, eval_params):
+            params = per_env(params)
             task_id = params.task_id  # [] or, multitask, [num_envs]
 
             # Task parameters are closed over, never carried: the scans carry only what changes.
@@ -264,35 +299,28 @@ class PPO:
                 return (agent, (env_state, obs, ep_return, key), last), jax.tree.map(
                     jnp.sum, finished)
 
-            def chunk(carry, _):
-                carry, finished = jax.lax.scan(update, carry, None, updates_per_eval)
-                agent, (env_state, obs, ep_return, key), last = carry
-                key, key_eval = jax.random.split(key)
-                returns = evaluator(self.actor(agent.learner.params), eval_params, key_eval)
-                diagnostics = plasticity_diagnostics(self.spec, agent.learner.params, last.obs,
-                                                     last.task_id)
-                diagnostics["nonfinite"] = nonfinite(agent.learner.params)  # the runner's guard
-                return_sum, episodes = finished[0].sum(), finished[1].sum()
-                diagnostics["train_return"] = jnp.where(
-                    episodes > 0, return_sum / jnp.maximum(episodes, 1), jnp.nan)
-                if on_eval is not None:
-                    jax.debug.callback(on_eval, return_sum, episodes)
-                return (agent, (env_state, obs, ep_return, key), last), (returns, diagnostics)
 
-            key, key_reset = jax.random.split(key)
-            obs, env_state = reset_env(jax.random.split(key_reset, cfg.num_envs), params)
-            action_shape = (cfg.steps_per_update,) + (() if task_env.discrete
-                                                       else (task_env.action_dim,))
-            action_dtype = jnp.int32 if task_env.discrete else jnp.float32
-            last = Batch(jnp.zeros((cfg.steps_per_update, task_env.obs_dim)),
-                         jnp.zeros(action_shape, action_dtype),
-                         jnp.zeros(cfg.steps_per_update, jnp.int32) if multitask else task_id)
-            carry = (agent, (env_state, obs, jnp.zeros(cfg.num_envs), key), last)
-            (agent, _, last), (returns, diagnostics) = jax.lax.scan(chunk, carry, None,
-                                                                    num_evals)
+            carry, finished = jax.lax.scan(update, carry, None, updates_per_eval)
+            agent, (env_state, obs, ep_return, key), last = carry
+            key, key_eval = jax.random.split(key)
+            returns = evaluator(self.actor(agent.learner.params), eval_params, key_eval)
+            diagnostics = plasticity_diagnostics(self.spec, agent.learner.params, last.obs,
+                                                 last.task_id)
+            diagnostics["nonfinite"] = nonfinite(agent.learner.params)  # the runner's guard
+            return_sum, episodes = finished[0].sum(), finished[1].sum()
+            diagnostics["train_return"] = jnp.where(
+                episodes > 0, return_sum / jnp.maximum(episodes, 1), jnp.nan)
+            if on_eval is not None:
+                jax.debug.callback(on_eval, return_sum, episodes)
+            return (agent, (env_state, obs, ep_return, key), last), (returns, diagnostics)
+
+        def train(agent: AgentState, params: TaskParams, eval_params, key: jax.Array):
+            carry = start(agent, params, key)
+            (agent, _, last), (returns, diagnostics) = jax.lax.scan(
+                lambda carry, _: chunk(carry, params, eval_params), carry, None, num_evals)
             return agent, returns, diagnostics, last
 
-        return train
+        return TaskTraining(start, chunk, train)
 
     def actor(self, params: Any) -> Callable[[jax.Array, jax.Array, jax.Array, bool], jax.Array]:
         """The evaluator's view of the policy with `params`."""

@@ -1,10 +1,12 @@
 """Checkpoints: an agent's run state in flax's msgpack format (no pickle), written atomically.
 
-A checkpoint file is one JSON header line (format, agent, stream position, elapsed seconds,
-the SHA-256 of the resolved config and of the payload) followed by the msgpack payload: the
-agent state of every seed, the returns and diagnostics so far. It is written to a temporary
-file and renamed, so a kill leaves either the old checkpoint or the new one, never half of
-one; a bad checksum or a config that changed since is an error, never a silent restart.
+A checkpoint file is one JSON header line (format, agent, stream position, eval periods done
+in the next task, elapsed seconds, the SHA-256 of the resolved config and of the payload)
+followed by the msgpack payload: the agent state of every seed, the returns and diagnostics
+so far and, inside a task, the rest of the task's carry (env states, PRNG keys, ...). It is
+written to a temporary file and renamed, so a kill leaves either the old checkpoint or the
+new one, never half of one; a bad checksum or a config that changed since is an error,
+never a silent restart.
 
 optax's `named_chain` keeps its state in an `OrderedDict`, which flax does not know; it is
 registered here as a mapping of its own keys, so every learner and component state
@@ -55,12 +57,17 @@ def state_from_bytes(template: Any, data: bytes) -> Any:
 
 
 class Snapshot(NamedTuple):
-    """An agent's run after `position` stream positions (real seeds only)."""
+    """An agent's run after `position` stream positions and `evals_done` eval periods of the
+    next one (real seeds only)."""
 
     position: int
     agent: Any  # AgentState, leaves [seeds, ...]
-    returns: np.ndarray  # [seeds, 1 + position * evals_per_task, eval_tasks]
-    diagnostics: dict[str, np.ndarray]  # name -> [seeds, position * evals_per_task]
+    returns: np.ndarray  # [seeds, 1 + position * evals_per_task + evals_done, eval_tasks]
+    diagnostics: dict[str, np.ndarray]  # name -> [seeds, position * evals_per_task + evals_done]
+    evals_done: int = 0
+    # Inside a task: the rest of the task's carry (env states, observations, episode returns,
+    # PRNG key, last rollout), as a pytree or as the state dict a checkpoint holds; else None.
+    carry: Any = None
 
 
 def config_digest(resolved: dict[str, Any]) -> str:
@@ -71,13 +78,17 @@ def config_digest(resolved: dict[str, Any]) -> str:
 def save(path: Path, agent_name: str, snapshot: Snapshot, config_sha256: str,
          elapsed_s: float) -> None:
     """Writes `snapshot` to `path` atomically."""
-    payload = serialization.msgpack_serialize({
+    state = {
         "agent": serialization.to_state_dict(jax.device_get(snapshot.agent)),
         "returns": np.asarray(snapshot.returns),
         "diagnostics": {k: np.asarray(v) for k, v in snapshot.diagnostics.items()},
-    })
+    }
+    if snapshot.carry is not None:
+        state["carry"] = serialization.to_state_dict(jax.device_get(snapshot.carry))
+    payload = serialization.msgpack_serialize(state)
     header = {"format": FORMAT, "agent": agent_name, "position": snapshot.position,
-              "elapsed_s": elapsed_s, "config_sha256": config_sha256,
+              "evals_done": snapshot.evals_done, "elapsed_s": elapsed_s,
+              "config_sha256": config_sha256,
               "payload_sha256": hashlib.sha256(payload).hexdigest()}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, json.dumps(header).encode() + b"\n" + payload)
@@ -118,5 +129,6 @@ def load(path: Path, agent_template: Any, config_sha256: str) -> tuple[Snapshot,
     if not shapes_match:
         raise ConfigError("--resume", f"checkpoint {path} holds arrays of other shapes than "
                           "the agent; start a new run")
-    snapshot = Snapshot(header["position"], agent, data["returns"], data["diagnostics"])
+    snapshot = Snapshot(header["position"], agent, data["returns"], data["diagnostics"],
+                        header.get("evals_done", 0), data.get("carry"))
     return snapshot, float(header["elapsed_s"])

@@ -1,12 +1,15 @@
 """The task loop: train an agent through a scenario over vmapped seeds, evaluating as it goes.
 
-For each stream position: `on_task_start` hooks, one jitted call that trains the whole task
-(rollouts, updates, periodic evaluation), then `on_task_end` hooks. One compiled training
-function per environment: tasks that differ only in parameters reuse it.
+For each stream position: `on_task_start` hooks, the task's training one eval period per
+jitted call (rollouts, updates, then an evaluation of every eval task), then `on_task_end`
+hooks. Between eval periods the run can be checkpointed, so a kill loses at most a few
+minutes. One compiled set of training functions per environment: tasks that differ only in
+parameters reuse it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import NamedTuple
@@ -14,11 +17,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lifelong.envs import TaskEnv
 from lifelong.evaluation.rollout import Evaluator, random_actor, stack_params
-from lifelong.learners.ppo import PPO, AgentState
+from lifelong.learners.ppo import PPO, AgentState, TaskTraining
 from lifelong.runner.checkpoint import Snapshot
 from lifelong.scenarios import Scenario, Task
 
@@ -101,15 +105,22 @@ class TaskLoop:
         self._start = jax.jit(jax.vmap(self._task_start, in_axes=(0, None)))
         self._end = jax.jit(jax.vmap(self._task_end, in_axes=(0, 0, 0)))
 
-    def train_function(self, env: TaskEnv, num_tasks: int = 1) -> Callable:
-        """The jitted, seed-vmapped training of one task on `env` (compiled once per env);
-        in multitask mode, of all `num_tasks` tasks at once."""
+    def training(self, env: TaskEnv, num_tasks: int = 1) -> TaskTraining:
+        """The jitted, seed-vmapped training functions of a task on `env` (compiled once per
+        env); in multitask mode, of all `num_tasks` tasks at once."""
         if env not in self._train:
-            train = self.learner.make_train_task(env, self.evaluator, self.num_evals * num_tasks,
-                                                 self.updates_per_eval, self.on_eval,
-                                                 self.multitask)
-            self._train[env] = jax.jit(jax.vmap(train, in_axes=(0, None, None, 0)))
+            task = self.learner.make_train_task(env, self.evaluator, self.num_evals * num_tasks,
+                                                self.updates_per_eval, self.on_eval,
+                                                self.multitask)
+            self._train[env] = TaskTraining(
+                start=jax.jit(jax.vmap(task.start, in_axes=(0, None, 0))),
+                chunk=jax.jit(jax.vmap(task.chunk, in_axes=(0, None, None))),
+                train=jax.jit(jax.vmap(task.train, in_axes=(0, None, None, 0))))
         return self._train[env]
+
+    def train_function(self, env: TaskEnv, num_tasks: int = 1) -> Callable:
+        """The whole training of a task as one jitted call (see `training`)."""
+        return self.training(env, num_tasks).train
 
     def _task_start(self, agent: AgentState, task_id: jax.Array) -> AgentState:
         states = dict(agent.components)
@@ -126,13 +137,16 @@ class TaskLoop:
 
     def run(self, seed_keys: jax.Array, stream: Sequence[Task], eval_params,
             on_task: Callable[[int], None] | None = None, resume: Snapshot | None = None,
-            on_snapshot: Callable[[Snapshot], None] | None = None) -> StreamRun:
+            on_snapshot: Callable[[Snapshot], None] | None = None,
+            snapshot_every_s: float | None = None) -> StreamRun:
         """Trains through `stream`. Eval point 0 of the returns is the untrained agent;
         `eval_params` are the evaluator's stacked task parameters (`make_evaluator`).
 
-        `on_snapshot` receives the run after every stream position (for checkpoints);
-        `resume` continues from such a snapshot, bit-identical to an uninterrupted run.
-        Raises `Diverged` when a task leaves NaN/Inf in the parameters.
+        `on_snapshot` receives the run after every stream position and, when
+        `snapshot_every_s` is given, inside a task after the first eval period that ends at
+        least that many seconds after the previous snapshot (for checkpoints). `resume`
+        continues from such a snapshot, bit-identical to an uninterrupted run.
+        Raises `Diverged` when training leaves NaN/Inf in the parameters.
         """
         num_seeds = seed_keys.shape[0]
         # Pad the seeds so every device gets an equal share; padding is discarded at the end
@@ -150,49 +164,75 @@ class TaskLoop:
         if resume is None:
             agent = self._init(key_init)
             curves = [self._evaluate(agent, eval_params, key_eval)[:, None]]
-            diagnostics, start = [], 0
+            diagnostics, start, evals_done = [], 0, 0
         else:
             agent = place(pad(jax.tree.map(jnp.asarray, resume.agent)))
             curves, diagnostics = [pad(jnp.asarray(resume.returns))], [pad(resume.diagnostics)]
-            start = resume.position
+            start, evals_done = resume.position, resume.evals_done
+        real = partial(jax.tree.map, lambda x: np.asarray(x)[:num_seeds])
 
-        def snapshot(position: int) -> Snapshot:
-            real = partial(jax.tree.map, lambda x: np.asarray(x)[:num_seeds])
-            return Snapshot(position, real(agent), real(jnp.concatenate(curves, axis=1)),
+        def snapshot(position: int, state: AgentState, evals: int = 0, rest=None) -> Snapshot:
+            return Snapshot(position, real(state), real(jnp.concatenate(curves, axis=1)),
                             {name: np.concatenate([real(d[name]) for d in diagnostics], axis=1)
-                             for name in diagnostics[0]})
+                             for name in diagnostics[0]},
+                            evals, None if rest is None else real(rest))
+
+        last_snapshot = time.monotonic()
+
+        def train(position: int, name: str, training: TaskTraining, params, key: jax.Array,
+                  num_evals: int) -> tuple[AgentState, object]:
+            """One task (or, multitask, all of them) from eval period `evals_done` on;
+            returns the trained agent and the last rollout's batch."""
+            nonlocal last_snapshot
+            if evals_done == 0:
+                carry = training.start(agent, params, key)
+            else:  # inside the task: the checkpoint holds the rest of the carry
+                template = jax.eval_shape(training.start, agent, params, key)
+                rest = serialization.to_state_dict(resume.carry)
+                rest = serialization.from_state_dict(template[1:], rest)
+                carry = (agent, *place(pad(jax.tree.map(jnp.asarray, rest))))
+            for k in range(evals_done, num_evals):
+                carry, (returns, diags) = training.chunk(carry, params, eval_params)
+                curves.append(returns[:, None])
+                diagnostics.append(_finite({n: v[:, None] for n, v in diags.items()}, position,
+                                           name, num_seeds, (k + 1) * self.eval_every))
+                due = (snapshot_every_s is not None
+                       and time.monotonic() - last_snapshot >= snapshot_every_s)
+                if on_snapshot is not None and due and k + 1 < num_evals:
+                    on_snapshot(snapshot(position, carry[0], k + 1, carry[1:]))
+                    last_snapshot = time.monotonic()
+            return carry[0], carry[2]
+
+        def finished(position: int) -> None:
+            nonlocal last_snapshot, evals_done
+            evals_done = 0
+            if on_snapshot is not None:
+                on_snapshot(snapshot(position, agent))
+                last_snapshot = time.monotonic()
 
         if self.multitask and start == 0:
             if on_task is not None:
                 on_task(0)
             tasks = list({id(t): t for t in stream}.values())
-            train = self.train_function(stream[0].env, len(stream))
-            agent, returns, diags, _ = train(agent, stack_params([t.params for t in tasks]),
-                                             eval_params, key_tasks)
-            diags = _finite(diags, 0, "all tasks", num_seeds, self.eval_every)
-            curves.append(returns)
-            diagnostics.append(diags)
+            training = self.training(stream[0].env, len(stream))
+            agent, _ = train(0, "all tasks", training, stack_params([t.params for t in tasks]),
+                             key_tasks, self.num_evals * len(stream))
             start = len(stream)
-            if on_snapshot is not None:
-                on_snapshot(snapshot(start))
+            finished(start)
         for position in range(start, len(stream)):
             task = stream[position]
             if on_task is not None:
                 on_task(position)
             keys = jax.vmap(lambda k, p=position: jax.random.fold_in(k, p))(key_tasks)
             key_train, key_end = jax.vmap(jax.random.split, out_axes=1)(keys)
-            if self.boundaries_visible and self._starts:
+            if self.boundaries_visible and self._starts and evals_done == 0:
                 agent = self._start(agent, task.params.task_id)
-            agent, returns, diags, batch = self.train_function(task.env)(
-                agent, task.params, eval_params, key_train)
-            diags = _finite(diags, position, task.name, num_seeds, self.eval_every)
+            agent, batch = train(position, task.name, self.training(task.env), task.params,
+                                 key_train, self.num_evals)
             if self.boundaries_visible and self._ends:
                 agent = self._end(agent, batch, key_end)
-            curves.append(returns)
-            diagnostics.append(diags)
-            if on_snapshot is not None:
-                on_snapshot(snapshot(position + 1))
-        final = snapshot(len(stream))
+            finished(position + 1)
+        final = snapshot(len(stream), agent)
         return StreamRun(final.returns, final.diagnostics, final.agent)
 
 
@@ -206,13 +246,13 @@ class Diverged(RuntimeError):
 
 
 def _finite(diagnostics: dict[str, jax.Array], position: int, task: str, num_seeds: int,
-            eval_every: int) -> dict[str, jax.Array]:
-    """The diagnostics without the learner's `nonfinite` flag; raises `Diverged` if set."""
+            step: int) -> dict[str, jax.Array]:
+    """One eval period's diagnostics ([seeds, 1] each) without the learner's `nonfinite`
+    flag; raises `Diverged` if it is set (`step`: the task's env step at the period's end)."""
     diagnostics = dict(diagnostics)
-    bad = np.asarray(diagnostics.pop("nonfinite"))[:num_seeds] > 0  # [seeds, evals]
+    bad = np.asarray(diagnostics.pop("nonfinite"))[:num_seeds, 0] > 0  # [seeds]
     if bad.any():
-        seed, point = np.argwhere(bad)[0]
-        raise Diverged(position, task, int(seed), int(point + 1) * eval_every)
+        raise Diverged(position, task, int(np.argmax(bad)), step)
     return diagnostics
 
 

@@ -2,7 +2,8 @@
 
 A run folder never loses what it holds: `run_study` refuses a non-empty folder unless told
 to overwrite a run folder, every agent's results are written as soon as it finishes, and a
-checkpoint (`checkpoints/<agent>.ckpt`) is written after every task, so `resume_study`
+checkpoint (`checkpoints/<agent>.ckpt`) is written after every task and, inside a task, every
+`checkpoint_minutes`, so `resume_study`
 continues a killed study where it stopped, bit-identical to an uninterrupted run.
 """
 
@@ -141,7 +142,8 @@ def _train(study: Study, scenario, learners: dict, run_dir: Path, digest: str,
 
             def save(snapshot: checkpoint.Snapshot, path=path, name=agent.name,
                      started=started, logged=logged) -> None:
-                if loggers:  # logs first: a kill in between re-logs the task, never skips it
+                # Loggers get whole tasks, first: a kill in between re-logs a task, never skips it.
+                if loggers and snapshot.evals_done == 0:
                     record = _record(name, snapshot, logged[0], scenario, eval_names, evals,
                                      cfg.eval_every, baselines)
                     for logger in loggers:
@@ -151,11 +153,15 @@ def _train(study: Study, scenario, learners: dict, run_dir: Path, digest: str,
 
             try:
                 run = loop.run(keys, scenario.stream_tasks, eval_params, bar.on_task, resume,
-                               save)
+                               save, 60 * cfg.checkpoint_minutes)
             except Diverged as error:
-                kept = (f"the checkpoint after position {error.position} is kept in {path}"
-                        if error.position else "no task had finished, so there is no "
-                        "checkpoint")
+                kept = "there is no checkpoint yet"
+                if path.is_file():
+                    header, _ = checkpoint.verify(path, digest)
+                    inside = (f" and {header['evals_done']} eval period(s) of the next"
+                              if header["evals_done"] else "")
+                    kept = (f"the checkpoint after position {header['position']}{inside} is "
+                            f"kept in {path}")
                 raise RunError(f"agent {agent.name!r} diverged at {error}; {kept}. Lower the "
                                "learning rate or a component's strength") from None
             wall_clock = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""A small synthetic run folder in the runner's on-disk format, shared by the report tests."""
+"""A small synthetic run folder in the runner's on-disk format, and its `run_dir` fixture."""
 
 import json
 from pathlib import Path
@@ -108,7 +108,7 @@ def diagnostic_value(seed: np.ndarray, point: np.ndarray) -> np.ndarray:
     return 0.01 * point + 0.001 * seed
 
 
-@pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
+@pytest.fixture(name="run_dir")
+def run_dir_fixture(tmp_path: Path) -> Path:
     _write_run(tmp_path / "run")
     return tmp_path / "run"
