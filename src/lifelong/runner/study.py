@@ -3,8 +3,8 @@
 A run folder never loses what it holds: `run_study` refuses a non-empty folder unless told
 to overwrite a run folder, every agent's results are written as soon as it finishes, and a
 checkpoint (`checkpoints/<agent>.ckpt`) is written after every task and, inside a task, every
-`checkpoint_minutes`, so `resume_study`
-continues a killed study where it stopped, bit-identical to an uninterrupted run.
+`checkpoint_minutes`, so `resume_study` continues a killed study where it stopped,
+bit-identical to an uninterrupted run.
 """
 
 from __future__ import annotations
