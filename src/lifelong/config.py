@@ -170,11 +170,16 @@ def _check_budget(study: Study) -> None:
         if config.eval_every % per_update:
             raise ConfigError(
                 "eval_every", f"must be a multiple of agent {agent.name!r}'s steps per update "
-                f"(num_envs x num_steps = {per_update}); e.g. eval_every: "
+                f"({_per_update_text(agent.learner)} = {per_update}); e.g. eval_every: "
                 f"{max(1, round(config.eval_every / per_update)) * per_update}")
-        if per_update % agent.learner.num_minibatches:
+        minibatches = getattr(agent.learner, "num_minibatches", 1)  # PPO's
+        if per_update % minibatches:
             raise ConfigError(f"agents.{agent.name}.learner.num_minibatches",
                               f"must divide num_envs x num_steps = {per_update}")
+
+
+def _per_update_text(learner: BaseModel) -> str:
+    return "num_envs x num_steps" if hasattr(learner, "num_steps") else "num_envs x train_every"
 
 
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -9,7 +9,7 @@ changing it never triggers a recompilation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -39,8 +39,12 @@ class TaskEnv:
     env: Any  # gymnax.environments.environment.Environment
     obs_dim: int
     action_dim: int  # number of discrete actions, or size of the continuous action vector
+    # Continuous actions are normalized: the agent acts in [-1, 1]^action_dim (clipped), which
+    # is mapped linearly onto the env's bounds, so every learner and the random baseline
+    # cover the whole action space.
     discrete: bool
     max_episode_steps: int
+    host_stepped: ClassVar[bool] = False  # stepped inside jit (see envs.host_env for host)
 
     @property
     def raw_obs_size(self) -> int:
@@ -54,20 +58,38 @@ class TaskEnv:
         raw_obs, state = self.env.reset(key, params.env_params)
         return self._observe(raw_obs, params), state
 
+    def action_bounds(self, params: TaskParams) -> tuple[jax.Array, jax.Array]:
+        """(low, high) [action_dim] of a continuous action space (may depend on the params)."""
+        space = self.env.action_space(params.env_params)
+        shape = (self.action_dim,)
+        return (jnp.broadcast_to(jnp.asarray(space.low, jnp.float32), shape),
+                jnp.broadcast_to(jnp.asarray(space.high, jnp.float32), shape))
+
+    def transition(
+        self, key: jax.Array, state: Any, action: jax.Array, params: TaskParams
+    ) -> tuple[jax.Array, Any, jax.Array, jax.Array, jax.Array, jax.Array]:
+        """Steps with auto-reset; returns (obs, state, reward, terminated, truncated,
+        final_obs): `obs` is the reset observation where the episode ended, `final_obs` the
+        observation the step reached (the transition's next observation, for replay)."""
+        if self.discrete:
+            env_action = params.action_map[action]
+        else:  # normalized actions: [-1, 1] spans the env's bounds
+            low, high = self.action_bounds(params)
+            unit = jnp.clip(action, -1.0, 1.0) * params.action_map
+            env_action = low + (unit + 1.0) * 0.5 * (high - low)
+        raw_obs, state, reward, terminated, truncated, info = self.env.step(
+            key, state, env_action, params.env_params
+        )
+        return (self._observe(raw_obs, params), state, reward.astype(jnp.float32),
+                terminated, truncated, self._observe(info["final_observation"], params))
+
     def step(
         self, key: jax.Array, state: Any, action: jax.Array, params: TaskParams
     ) -> tuple[jax.Array, Any, jax.Array, jax.Array]:
         """Steps with auto-reset; returns (obs, state, reward, done)."""
-        if self.discrete:
-            env_action = params.action_map[action]
-        else:
-            space = self.env.action_space(params.env_params)
-            env_action = jnp.clip(action * params.action_map, space.low, space.high)
-        raw_obs, state, reward, terminated, truncated, _ = self.env.step(
-            key, state, env_action, params.env_params
-        )
-        done = jnp.logical_or(terminated, truncated)
-        return self._observe(raw_obs, params), state, reward.astype(jnp.float32), done
+        obs, state, reward, terminated, truncated, _ = self.transition(key, state, action,
+                                                                       params)
+        return obs, state, reward, jnp.logical_or(terminated, truncated)
 
 
 def action_spec(env: Any) -> tuple[int, bool]:

@@ -23,7 +23,7 @@ from lifelong.runner.agent import build_agent
 from lifelong.runner.loop import TaskLoop, make_evaluator, seed_keys
 from lifelong.scenarios import Scenario
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: continuous actions normalized to [-1, 1]
 
 
 def cache_dir() -> Path:
@@ -70,18 +70,24 @@ class ReferenceRunner:
     def __init__(self, study: Study, scenario: Scenario, on_eval=None):
         self.study, self.scenario, self.on_eval = study, scenario, on_eval
         self._loop: TaskLoop | None = None
+        self._loop_env = None
 
     def _single(self, task_index: int) -> tuple[Scenario, tuple]:
         single = single_task_scenario(self.scenario, task_index)
         eval_cfg = self.study.config.eval
         evaluator, eval_params = make_evaluator(single, eval_cfg.episodes, eval_cfg.greedy,
                                                 eval_cfg.max_steps)
-        if self._loop is None or self._loop.evaluator.groups[0][0] is not single.tasks[0].env:
+        env = single.tasks[0].env
+        if self._loop is not None and env.host_stepped:
+            # Host-stepped tasks share one spec: one learner, loop and compiled steps serve
+            # them all; only the evaluator (which holds the eval task) changes.
+            self._loop.evaluator = evaluator
+        elif self._loop is None or self._loop_env is not env:  # gymnax: compiled per env
             agent = Agent(name="reference", learner=self.study.learner, components=[])
             self._loop = TaskLoop(build_agent(agent, single, self.study.config.steps_per_task),
-                                  evaluator,
-                                  self.study.config.steps_per_task, self.study.config.eval_every,
-                                  on_eval=self.on_eval)
+                                  evaluator, self.study.config.steps_per_task,
+                                  self.study.config.eval_every, on_eval=self.on_eval)
+            self._loop_env = env
         return single, eval_params
 
     def returns(self, task_index: int) -> np.ndarray:

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from lifelong.learners.ppo import PPO, AgentState, PPOConfig
+# The components import the learners' networks: load them first, so neither sees the other
+# half-initialized whichever is imported first.
+import lifelong.components  # noqa: F401
+from lifelong.learners.dqn import DQN, DQNConfig
+from lifelong.learners.ppo import PPO, PPOConfig
+from lifelong.learners.sac import SAC, SACConfig
+from lifelong.learners.seams import AgentState
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,13 @@ class LearnerEntry:
 LEARNERS: dict[str, LearnerEntry] = {
     "ppo": LearnerEntry("ppo", PPOConfig, PPO,
                         "Proximal Policy Optimization, discrete and continuous actions."),
+    "sac": LearnerEntry("sac", SACConfig, SAC,
+                        "Soft Actor-Critic with twin critics and entropy tuning; continuous "
+                        "actions, gymnax or Gymnasium envs."),
+    "dqn": LearnerEntry("dqn", DQNConfig, DQN,
+                        "Double DQN with a target network; discrete actions, gymnax or "
+                        "Gymnasium envs."),
 }
 
-__all__ = ["LEARNERS", "PPO", "AgentState", "LearnerEntry", "PPOConfig"]
+__all__ = ["DQN", "LEARNERS", "PPO", "SAC", "AgentState", "DQNConfig", "LearnerEntry",
+           "PPOConfig", "SACConfig"]

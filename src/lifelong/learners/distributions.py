@@ -66,3 +66,45 @@ class DiagGaussian(NamedTuple):
         ratio = jnp.exp(2 * (p_log_std - q_log_std))
         z = (p_mean - q_mean) / jnp.exp(q_log_std)
         return jnp.sum(0.5 * (ratio + z**2 - 1) - (p_log_std - q_log_std), axis=-1)
+
+
+LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
+
+
+class TanhGaussian(NamedTuple):
+    """Bounded continuous actions a = tanh(u), u ~ N(mean, std) (SAC's policy); the head
+    outputs (mean, log_std) of u. Actions are in [-1, 1]; the learner rescales them to the
+    env's bounds.
+
+    `kl` is the Gaussian KL of the pre-tanh variables, which equals the KL of the squashed
+    distributions (KL is invariant under a bijection); `entropy` is the pre-tanh entropy (the
+    squashed one has no closed form)."""
+
+    @staticmethod
+    def sample(head: tuple[jax.Array, jax.Array], key: jax.Array) -> jax.Array:
+        return jnp.tanh(DiagGaussian.sample(head, key))
+
+    @staticmethod
+    def sample_with_log_prob(head: tuple[jax.Array, jax.Array],
+                             key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(action, log_prob), sampled with the reparameterization trick."""
+        u = DiagGaussian.sample(head, key)
+        action = jnp.tanh(u)
+        return action, DiagGaussian.log_prob(head, u) - _tanh_log_det(u).sum(-1)
+
+    @staticmethod
+    def mode(head: tuple[jax.Array, jax.Array]) -> jax.Array:
+        return jnp.tanh(head[0])
+
+    @staticmethod
+    def log_prob(head: tuple[jax.Array, jax.Array], action: jax.Array) -> jax.Array:
+        u = jnp.arctanh(jnp.clip(action, -1 + 1e-6, 1 - 1e-6))
+        return DiagGaussian.log_prob(head, u) - _tanh_log_det(u).sum(-1)
+
+    entropy = staticmethod(DiagGaussian.entropy)
+    kl = staticmethod(DiagGaussian.kl)
+
+
+def _tanh_log_det(u: jax.Array) -> jax.Array:
+    """log |d tanh(u) / du| = log(1 - tanh(u)^2), computed stably."""
+    return 2 * (jnp.log(2.0) - u - jax.nn.softplus(-2 * u))

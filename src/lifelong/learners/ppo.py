@@ -4,13 +4,13 @@
 eval_params, key)` runs `num_evals` chunks of `updates_per_eval` PPO updates, evaluating
 every eval task after each chunk, and `start` / `chunk` are the same in eval periods (the
 runner steps through them to checkpoint inside a task). The runner vmaps them over seeds.
-The `# CL seam:` comments mark where components act.
+Components act through `learners.seams` (network building, optimizer chain, gradient step).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, NamedTuple
 
@@ -19,12 +19,13 @@ import jax.numpy as jnp
 import optax
 from pydantic import BaseModel, ConfigDict, Field
 
-from lifelong.components.component import AgentSpec, Batch, Component, LearnerState
+from lifelong.components.component import AgentSpec, Batch, Component
 from lifelong.envs import TaskEnv, TaskParams
-from lifelong.evaluation.diagnostics import nonfinite, plasticity_diagnostics
 from lifelong.evaluation.rollout import Evaluator
+from lifelong.learners import seams
 from lifelong.learners.distributions import Categorical, DiagGaussian
 from lifelong.learners.networks import ActorCritic, features
+from lifelong.learners.seams import AgentState, TaskTraining, build_network
 
 
 class PPOConfig(BaseModel):
@@ -52,11 +53,6 @@ class PPOConfig(BaseModel):
         return self.num_envs * self.num_steps
 
 
-class AgentState(NamedTuple):
-    learner: LearnerState
-    components: dict[str, Any]  # component name -> its state
-
-
 class Transition(NamedTuple):
     obs: jax.Array
     task_id: jax.Array
@@ -65,19 +61,6 @@ class Transition(NamedTuple):
     value: jax.Array
     reward: jax.Array
     done: jax.Array
-
-
-def _with_network(spec: AgentSpec, network) -> AgentSpec:
-    return replace(spec, apply=network.apply, features=partial(features, network),
-                   hidden_layers=network.hidden_layers())
-
-
-class TaskTraining(NamedTuple):
-    """One task's training: whole, or started and stepped one eval period at a time."""
-
-    start: Callable  # (agent, task_params, key) -> carry
-    chunk: Callable  # (carry, task_params, eval_params) -> (carry, (returns, diagnostics))
-    train: Callable  # (agent, task_params, eval_params, key) -> (agent, returns, diags, batch)
 
 
 @dataclass(frozen=True)
@@ -99,36 +82,15 @@ class PPO:
                          apply=network.apply, distribution=distribution,
                          features=partial(features, network),
                          hidden_layers=network.hidden_layers(), updates_per_task=updates)
-        # CL seam: architecture components configure the network, then wrap it.
-        options = {}
-        for component in components:
-            if component.configure_network is not None:
-                options.update(component.configure_network(spec))
-        network = network.clone(**options)
-        spec = _with_network(spec, network)
-        for component in components:
-            if component.wrap_network is not None:
-                network = component.wrap_network(network, spec)
-                spec = _with_network(spec, network)
+        network, spec = build_network(network, spec, components)
         return cls(config, network, components, spec)
 
     def optimizer(self) -> optax.GradientTransformationExtraArgs:
-        # CL seam: optimization components are chained by name between clipping and Adam.
-        adam = optax.inject_hyperparams(optax.adam)(learning_rate=self.config.lr, eps=1e-5)
-        return optax.named_chain(
-            ("clip", optax.clip_by_global_norm(self.config.max_grad_norm)),
-            *((c.name, c.grad_tx(self.spec)) for c in self.components if c.grad_tx is not None),
-            ("adam", adam),
-        )
+        return seams.optimizer(self.components, self.spec, self.config.lr,
+                               self.config.max_grad_norm)
 
     def init(self, key: jax.Array) -> AgentState:
-        # The network's key does not depend on the components, so a component that does
-        # nothing leaves the agent identical to fine-tuning.
-        key_net, key_components = jax.random.split(key)
-        keys = jax.random.split(key_components, max(1, len(self.components)))
-        params = self.network.init(key_net, jnp.zeros((1, self.spec.obs_dim)), jnp.int32(0))
-        states = {c.name: c.init(k, params, self.spec) for c, k in zip(self.components, keys)}
-        return AgentState(LearnerState(params, self.optimizer().init(params)), states)
+        return seams.init_agent(self.network, self.spec, self.components, self.optimizer(), key)
 
     def act(self, params: Any, obs: jax.Array, task_id: jax.Array, key: jax.Array,
             greedy: bool = False) -> jax.Array:
@@ -150,11 +112,8 @@ class PPO:
         actor_loss = -jnp.minimum(ratio * adv, clipped).mean()
         entropy = dist.entropy(head).mean()
         loss = actor_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
-        for c in self.components:  # CL seam: regularization penalties
-            if c.penalty is not None:
-                key, sub = jax.random.split(key)
-                loss = loss + c.penalty(params, component_states[c.name], batch, self.spec, sub)
-        return loss
+        return seams.with_penalties(loss, self.components, self.spec, params, component_states,
+                                    batch, key)
 
     def _gae(self, traj: Transition, last_value: jax.Array) -> tuple[jax.Array, jax.Array]:
         cfg = self.config
@@ -172,24 +131,10 @@ class PPO:
     def _update_minibatch(self, agent: AgentState, mb, key: jax.Array) -> AgentState:
         traj, advantages, targets, task_id = mb
         batch = Batch(traj.obs, traj.action, task_id)
-        key_loss, key_tx, key_after = jax.random.split(key, 3)
-        learner = agent.learner
-        grads = jax.grad(self._loss)(learner.params, agent.components, traj, advantages,
-                                     targets, batch, key_loss)
-        # CL seam: optimization components read their own state by name from `components`.
-        updates, opt_state = self.optimizer().update(
-            grads, learner.opt_state, learner.params, components=agent.components, batch=batch,
-            key=key_tx)
-        learner = LearnerState(optax.apply_updates(learner.params, updates), opt_state)
-        states = dict(agent.components)
-        # CL seam: plasticity edits after each gradient step, network wrappers last, so a
-        # wrapper that owns weights (packnet's frozen ones) has the final say in any order.
-        for c in sorted(self.components, key=lambda c: c.wrap_network is not None):
-            if c.after_update is not None:
-                key_after, sub = jax.random.split(key_after)
-                learner, states[c.name] = c.after_update(learner, states[c.name], batch,
-                                                         self.spec, sub)
-        return AgentState(learner, states)
+        grad_fn = lambda params, key: jax.grad(self._loss)(  # noqa: E731
+            params, agent.components, traj, advantages, targets, batch, key)
+        return seams.gradient_step(agent, grad_fn, self.components, self.spec,
+                                   self.optimizer(), batch, key)
 
     def make_train_task(
         self, task_env: TaskEnv, evaluator: Evaluator, num_evals: int, updates_per_eval: int,
@@ -222,12 +167,7 @@ class PPO:
         reset_env = jax.vmap(task_env.reset, in_axes=(0, params_axis))
         minibatch_size = cfg.steps_per_update // cfg.num_minibatches
 
-        def per_env(params: TaskParams) -> TaskParams:
-            """Multitask: each environment's own task parameters [num_envs]."""
-            if not multitask:
-                return params
-            tasks = jnp.arange(cfg.num_envs) % params.task_id.shape[0]
-            return jax.tree.map(lambda x: x[tasks], params)
+        per_env = partial(seams.per_env_params, num_envs=cfg.num_envs, multitask=multitask)
 
         def start(agent: AgentState, params: TaskParams, key: jax.Array):
             params = per_env(params)
@@ -303,15 +243,9 @@ class PPO:
             carry, finished = jax.lax.scan(update, carry, None, updates_per_eval)
             agent, (env_state, obs, ep_return, key), last = carry
             key, key_eval = jax.random.split(key)
-            returns = evaluator(self.actor(agent.learner.params), eval_params, key_eval)
-            diagnostics = plasticity_diagnostics(self.spec, agent.learner.params, last.obs,
-                                                 last.task_id)
-            diagnostics["nonfinite"] = nonfinite(agent.learner.params)  # the runner's guard
-            return_sum, episodes = finished[0].sum(), finished[1].sum()
-            diagnostics["train_return"] = jnp.where(
-                episodes > 0, return_sum / jnp.maximum(episodes, 1), jnp.nan)
-            if on_eval is not None:
-                jax.debug.callback(on_eval, return_sum, episodes)
+            returns, diagnostics = seams.eval_point(
+                self.spec, evaluator, self.actor(agent.learner.params), agent.learner.params,
+                eval_params, last, (finished[0].sum(), finished[1].sum()), key_eval, on_eval)
             return (agent, (env_state, obs, ep_return, key), last), (returns, diagnostics)
 
         def train(agent: AgentState, params: TaskParams, eval_params, key: jax.Array):

@@ -25,6 +25,14 @@ def build_agent(agent: Agent, scenario: Scenario, steps_per_task: int):
                               "scenario.boundaries_visible: true")
         components.append(component)
     envs = {task.env for task in scenario.tasks}
+    if len({env.host_stepped for env in envs}) > 1:
+        raise ConfigError("scenario", f"scenario {scenario.name!r} mixes gymnax and Gymnasium "
+                          "envs; a stream runs on one kind")
+    learner_class = LEARNERS[agent.learner.name].learner
+    if scenario.host_stepped and not hasattr(learner_class, "host_training"):
+        raise ConfigError(f"agents.{agent.name}.learner.name", f"{agent.learner.name!r} runs "
+                          f"on gymnax envs only, and scenario {scenario.name!r} steps "
+                          "Gymnasium envs on the host; use sac (continuous) or dqn (discrete)")
     if agent.multitask and len(envs) > 1:
         raise ConfigError(f"agents.{agent.name}.multitask", f"scenario {scenario.name!r} mixes "
                           "environments; multitask training needs all tasks on one env")
@@ -38,6 +46,5 @@ def build_agent(agent: Agent, scenario: Scenario, steps_per_task: int):
     if agent.multitask and scenario.task_id_visible:
         # As Continual World's multitask baseline: one output head per task.
         components.append(make_component(COMPONENTS["multihead"].options(name="multihead")))
-    learner_class = LEARNERS[agent.learner.name].learner
     return learner_class.build(agent.learner, tuple(components), scenario.tasks[0].env,
                                scenario.num_tasks, steps_per_task)

@@ -21,15 +21,21 @@ from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lifelong.envs import TaskEnv
+from lifelong.evaluation.host_rollout import HostEvaluator
 from lifelong.evaluation.rollout import Evaluator, random_actor, stack_params
-from lifelong.learners.ppo import PPO, AgentState, TaskTraining
+from lifelong.learners.seams import AgentState, TaskTraining
 from lifelong.runner.checkpoint import Snapshot
 from lifelong.scenarios import Scenario, Task
 
 
 def make_evaluator(scenario: Scenario, episodes: int, greedy: bool,
                    max_steps: int | None) -> tuple[Evaluator, tuple]:
-    """The evaluator of a scenario's eval set and its stacked per-group task parameters."""
+    """The evaluator of a scenario's eval set and its stacked per-group task parameters
+    (for host-stepped scenarios, a `HostEvaluator`, which needs no parameters)."""
+    if scenario.host_stepped:
+        tasks = tuple((scenario.tasks[i].env, scenario.tasks[i].params)
+                      for i in scenario.eval_tasks)
+        return HostEvaluator(tasks, episodes, greedy, max_steps), ()
     groups = tuple((env, tuple(positions)) for env, positions in scenario.eval_groups())
     evaluator = Evaluator(groups, len(scenario.eval_tasks), episodes, greedy, max_steps)
     eval_params = tuple(
@@ -84,7 +90,7 @@ class TaskLoop:
     the stream's whole budget (the upper-bound reference; its tasks must share one env).
     """
 
-    def __init__(self, learner: PPO, evaluator: Evaluator, steps_per_task: int,
+    def __init__(self, learner, evaluator: Evaluator, steps_per_task: int,
                  eval_every: int, boundaries_visible: bool = True,
                  on_eval: Callable[[np.ndarray, np.ndarray], None] | None = None,
                  multitask: bool = False):
@@ -98,16 +104,25 @@ class TaskLoop:
         self._starts = [c for c in components if c.on_task_start is not None]
         self._ends = [c for c in components if c.on_task_end is not None]
         self._init = jax.jit(jax.vmap(learner.init))
-        self._evaluate = jax.jit(jax.vmap(
-            lambda agent, eval_params, key: evaluator(learner.actor(agent.learner.params),
-                                                      eval_params, key),
-            in_axes=(0, None, 0)))
+        if getattr(evaluator, "host_stepped", False):  # reads `self.evaluator` when called
+            self._evaluate = lambda agent, eval_params, key: self.evaluator(
+                learner.actor, agent.learner.params, key)
+        else:
+            self._evaluate = jax.jit(jax.vmap(
+                lambda agent, eval_params, key: evaluator(learner.actor(agent.learner.params),
+                                                          eval_params, key),
+                in_axes=(0, None, 0)))
         self._start = jax.jit(jax.vmap(self._task_start, in_axes=(0, None)))
         self._end = jax.jit(jax.vmap(self._task_end, in_axes=(0, 0, 0)))
 
     def training(self, env: TaskEnv, num_tasks: int = 1) -> TaskTraining:
         """The jitted, seed-vmapped training functions of a task on `env` (compiled once per
-        env); in multitask mode, of all `num_tasks` tasks at once."""
+        env); in multitask mode, of all `num_tasks` tasks at once. A host-stepped env gets
+        the learner's host training (Python stepping around jitted, seed-vmapped calls)."""
+        if env not in self._train and env.host_stepped:
+            self._train[env] = self.learner.host_training(
+                env, self.evaluator, self.num_evals * num_tasks, self.updates_per_eval,
+                self.on_eval, self.multitask)
         if env not in self._train:
             task = self.learner.make_train_task(env, self.evaluator, self.num_evals * num_tasks,
                                                 self.updates_per_eval, self.on_eval,
@@ -198,7 +213,8 @@ class TaskLoop:
                                            name, num_seeds, (k + 1) * self.eval_every))
                 due = (snapshot_every_s is not None
                        and time.monotonic() - last_snapshot >= snapshot_every_s)
-                if on_snapshot is not None and due and k + 1 < num_evals:
+                inside = k + 1 < num_evals and not stream[position].env.host_stepped
+                if on_snapshot is not None and due and inside:
                     on_snapshot(snapshot(position, carry[0], k + 1, carry[1:]))
                     last_snapshot = time.monotonic()
             return carry[0], carry[2]
@@ -260,5 +276,7 @@ def random_returns(scenario: Scenario, evaluator: Evaluator, eval_params,
                    keys: jax.Array) -> np.ndarray:
     """[eval_tasks] mean return of a uniform-random policy (over seeds and episodes)."""
     env = scenario.tasks[0].env
+    if scenario.host_stepped:
+        return evaluator(lambda _: random_actor(env), keys, keys).mean(axis=0)
     evaluate = jax.jit(jax.vmap(lambda k: evaluator(random_actor(env), eval_params, k)))
     return np.asarray(evaluate(keys)).mean(axis=0)

@@ -107,7 +107,11 @@ def _train(study: Study, scenario, learners: dict, run_dir: Path, digest: str,
     evals = cfg.steps_per_task // cfg.eval_every
 
     with StudyProgress(enabled=progress) as bar:
-        random = random_returns(scenario, evaluator, eval_params, keys)
+        # A success rate (Meta-World) is already a score in [0, 1]: it is not normalized,
+        # as in Continual World; returns are normalized between random and the reference.
+        success = [getattr(scenario.tasks[i].env, "success", False) for i in scenario.eval_tasks]
+        random = (np.zeros(len(success)) if all(success)
+                  else random_returns(scenario, evaluator, eval_params, keys))
         baselines = []
         references = ReferenceRunner(study, scenario, bar.on_eval)
         for j, task_index in enumerate(scenario.eval_tasks):
@@ -117,7 +121,8 @@ def _train(study: Study, scenario, learners: dict, run_dir: Path, digest: str,
             except Diverged as error:
                 raise RunError(f"the single-task reference run on {eval_names[j]!r} diverged "
                                f"({error}); lower the learning rate") from None
-            baselines.append(Baseline(float(random[j]), float(curve[-1]), curve))
+            anchors = (0.0, 1.0) if success[j] else (float(random[j]), float(curve[-1]))
+            baselines.append(Baseline(*anchors, curve))
         results.write_baselines(run_dir, eval_names, baselines)
 
         layout = results.stream_layout(scenario, cfg.steps_per_task // cfg.eval_every)

@@ -1,6 +1,13 @@
 """Task streams. Importing this package registers the built-in scenarios."""
 
-from lifelong.scenarios import cartpole_permuted, gymnax_params, minatar  # noqa: F401
+from lifelong.scenarios import (  # noqa: F401
+    cartpole_permuted,
+    continual_world,
+    gymnasium_envs,
+    gymnax_params,
+    minatar,
+    mujoco_shift,
+)
 from lifelong.scenarios.registry import SCENARIOS, ScenarioOptions, make_scenario, register_scenario
 from lifelong.scenarios.task import Scenario, Task
 

@@ -45,6 +45,11 @@ class Scenario:
     boundaries_visible: bool
 
     @property
+    def host_stepped(self) -> bool:
+        """Whether the tasks are Gymnasium envs stepped on the host (never mixed with gymnax)."""
+        return self.tasks[0].env.host_stepped
+
+    @property
     def num_tasks(self) -> int:
         return len(self.tasks)
 

@@ -51,7 +51,7 @@ from pydantic import Field
 from lifelong.components.component import Component, LearnerState
 from lifelong.components.registry import ComponentOptions, register_component
 from lifelong.errors import ConfigError
-from lifelong.learners.networks import ActorCritic
+from lifelong.learners.networks import MLP_NETWORKS
 
 NAME = "packnet"
 COLLECTION = "packnet"
@@ -172,9 +172,9 @@ class PackNetNetwork:
                     "PackNet: prune free weights per task and freeze each task's own.")
 def packnet(options: PackNetOptions) -> Component:
     def wrap_network(network, spec):
-        if not isinstance(network, ActorCritic):
-            raise ConfigError(NAME, f"packnet masks the actor-critic's Dense kernels, but the "
-                              f"network is a {type(network).__name__}; remove packnet or "
+        if not isinstance(network, MLP_NETWORKS):
+            raise ConfigError(NAME, "packnet masks the Dense kernels of a built-in network, "
+                              f"but the network is a {type(network).__name__}; remove packnet or "
                               "the architecture component that replaces the network")
         return PackNetNetwork(network, spec.num_tasks)
 

@@ -75,21 +75,22 @@ def add(memory: Memory, obs: jax.Array, head: Any, value: jax.Array, task_id: ja
     ([B] or scalar) to the reservoir."""
     capacity, batch = size(memory), obs.shape[0]
     slot = slots(memory.seen, batch, capacity, key)
-    # The last item of the batch aimed at a slot wins (-1: no item); `capacity` is dropped.
-    winner = jnp.full(capacity, -1, jnp.int32).at[slot].max(
-        jnp.arange(batch, dtype=jnp.int32), mode="drop")
-    written = winner >= 0
-    source = jnp.maximum(winner, 0)
-
-    def write(stored, incoming):
-        incoming = incoming.astype(stored.dtype)[source]
-        mask = written.reshape(-1, *([1] * (stored.ndim - 1)))
-        return jnp.where(mask, incoming, stored)
-
     task_id = jnp.broadcast_to(jnp.asarray(task_id, jnp.int32), (batch,))
-    return Memory(write(memory.obs, obs), jax.tree.map(write, memory.head, head),
-                  write(memory.value, value), write(memory.task_id, task_id),
-                  memory.seen + jnp.int32(batch))
+    stored = (memory.obs, memory.head, memory.value, memory.task_id)
+    obs, head, value, task_id = write_rows(stored, slot, (obs, head, value, task_id))
+    return Memory(obs, head, value, task_id, memory.seen + jnp.int32(batch))
+
+
+def write_rows(stored: Any, slot: jax.Array, incoming: Any) -> Any:
+    """`stored` (a tree of [capacity, ...] arrays) with row i of `incoming` written to slot
+    `slot[i]`; a slot >= capacity drops the row, and when two rows aim at one slot the later
+    one wins, exactly as if they had been written one after the other. A scatter: the cost
+    is the batch's, not the capacity's."""
+    capacity = jax.tree.leaves(stored)[0].shape[0]
+    overwritten = jnp.triu(slot[:, None] == slot[None, :], k=1).any(axis=1)
+    slot = jnp.where(overwritten, capacity, slot)
+    return jax.tree.map(lambda old, new: old.at[slot].set(new.astype(old.dtype), mode="drop"),
+                        stored, incoming)
 
 
 def sample(memory: Memory, batch_size: int, key: jax.Array) -> Sample:
