@@ -19,7 +19,7 @@ CW20 (20 tasks) runs per method (every 20k steps a run evaluates all 10 tasks), 
 single-task references, and of this script's table at --steps-per-task. The projection is
 for one seed unless --seeds is given (seeds run vmapped: one process steps all their envs).
 
-    .venv/bin/python benchmarks/cw.py --time-one-task   # about 3 minutes
+    .venv/bin/python benchmarks/cw.py --time-one-task   # about 3-5 minutes
     .venv/bin/python benchmarks/cw.py                   # many hours: see the projection
     .venv/bin/python benchmarks/cw.py --steps-per-task 400 --seeds 1 --tasks 2 \\
         --eval-episodes 1 --out /tmp/cw-smoke            # smoke check, about 10 minutes
