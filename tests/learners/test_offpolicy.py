@@ -117,9 +117,12 @@ def test_task_start_resets_buffer_and_optimizer_and_acts_randomly():
     np.testing.assert_array_equal(np.asarray(late), np.asarray(policy))
 
 
-def test_ppo_refuses_host_stepped_scenarios():
+def test_host_stepped_scenarios_refuse_ppo_and_multitask():
     from lifelong.errors import ConfigError
 
     with pytest.raises(ConfigError, match="sac .continuous. or dqn"):
         study_loops(["scenario={name: gymnasium, envs: [{id: Pendulum-v1}]}",
                      "agents={finetune: {}}"])
+    with pytest.raises(ConfigError, match="multitask training on host-stepped"):
+        study_loops(["scenario={name: gymnasium, envs: [{id: Pendulum-v1}]}",
+                     "learner={name: sac}", "agents={mt: {multitask: true}}"])

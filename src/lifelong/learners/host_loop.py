@@ -19,7 +19,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from lifelong.envs.host_env import HostEnv, HostVector
-from lifelong.errors import ConfigError
 from lifelong.evaluation.host_rollout import HostEvaluator
 from lifelong.learners import seams
 from lifelong.learners.replay import Transitions
@@ -64,7 +63,7 @@ class _Steps:
         return self.learner.training_action(agent.learner.params, obs, task_id, 0, key_act), key
 
     def observe(self, agent: AgentState, key, obs, action, reward, next_obs, terminated,
-                     valid, task_id, task_step, update: bool):
+                valid, task_id, task_step, update: bool):
         """Stores a step's transitions, updates when due, picks the actions for `next_obs`."""
         key, key_add, key_update, key_act = jax.random.split(key, 4)
         rows = Transitions(obs, action, reward, next_obs, terminated.astype(jnp.float32),
@@ -91,9 +90,7 @@ class HostTraining:
     def __init__(self, learner, task_env: HostEnv, evaluator: HostEvaluator, num_evals: int,
                  updates_per_eval: int, on_eval: Callable | None = None,
                  multitask: bool = False):
-        if multitask:
-            raise ConfigError("agents.multitask", "multitask training on host-stepped "
-                              "(Gymnasium) envs is not supported; use a gymnax scenario")
+        del multitask  # refused for host-stepped scenarios by `build_agent`
         self.learner, self.env, self.evaluator = learner, task_env, evaluator
         self.num_evals, self.updates_per_eval, self.on_eval = num_evals, updates_per_eval, on_eval
         self._observe, self._first, self._start, self._diagnose = _compiled(learner)

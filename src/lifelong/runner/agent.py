@@ -33,6 +33,10 @@ def build_agent(agent: Agent, scenario: Scenario, steps_per_task: int):
         raise ConfigError(f"agents.{agent.name}.learner.name", f"{agent.learner.name!r} runs "
                           f"on gymnax envs only, and scenario {scenario.name!r} steps "
                           "Gymnasium envs on the host; use sac (continuous) or dqn (discrete)")
+    if agent.multitask and scenario.host_stepped:
+        raise ConfigError(f"agents.{agent.name}.multitask", "multitask training on "
+                          "host-stepped (Gymnasium) envs is not supported; use a gymnax "
+                          "scenario or remove multitask")
     if agent.multitask and len(envs) > 1:
         raise ConfigError(f"agents.{agent.name}.multitask", f"scenario {scenario.name!r} mixes "
                           "environments; multitask training needs all tasks on one env")
