@@ -45,7 +45,8 @@ def test_run_writes_every_artifact(tmp_path, capsys):
 def test_list_names_every_registered_thing(capsys):
     assert main(["list"]) == 0
     printed = capsys.readouterr().out
-    for name in ["cartpole-permuted", "minatar", "gymnax-params", "ppo", *COMPONENTS]:
+    for name in ["cartpole-permuted", "minatar", "gymnax-params", "gymnasium", "mujoco-shift",
+                 "cw10", "cw20", "ppo", "sac", "dqn", *COMPONENTS]:
         assert name in printed
 
 
@@ -54,7 +55,7 @@ def test_list_names_every_registered_thing(capsys):
     (["seeds=abc"], "seeds: Input should be a valid integer"),
     (["scenario.name=cartpole"], "scenario.name: unknown scenario 'cartpole'; did you mean "
                                  "'cartpole-permuted'?"),
-    (["learner.name=dqn"], "learner.name: unknown learner 'dqn'"),
+    (["learner.name=dqm"], "learner.name: unknown learner 'dqm'; did you mean 'dqn'?"),
     (["agents.ewc.components.0.name=ewk"], "agents.ewc.components.0.name: unknown component "
                                            "'ewk'; did you mean 'ewc'?"),
     (["agents.ewc.components.0.strenght=1"], "agents.ewc.components.0.strenght: unknown key; "
