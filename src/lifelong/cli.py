@@ -86,6 +86,42 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _collect(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from lifelong.datasets import collect_config, minari_store
+    from lifelong.datasets.collect import collect
+    from lifelong.scenarios import make_scenario
+
+    job = collect_config.load(args.config, args.set)
+    root = Path(args.out) if args.out else None
+    names = [task.name for task in make_scenario(job.scenario).tasks]
+    ids = collect_config.dataset_ids(job, names, root, args.overwrite)
+    cfg = job.config
+    datasets = collect(job.scenario, cfg.qualities, cfg.transitions, cfg.behaviour_steps,
+                       cfg.seed, not args.quiet, cfg.learner, evals=cfg.evals,
+                       eval_episodes=cfg.eval_episodes, medium_level=cfg.medium_level)
+    table = Table("dataset id", "episodes", "transitions", "mean return", "normalized",
+                  title="offline datasets")
+    for task_ids, task_datasets in zip(ids, datasets):
+        for quality, dataset_id in task_ids.items():
+            dataset = task_datasets[quality]
+            minari_store.save(dataset, dataset_id, root, overwrite=args.overwrite)
+            mean = float(dataset.episode_returns().mean())
+            table.add_row(dataset_id, str(len(dataset.episode_ends())), f"{len(dataset):,}",
+                          f"{mean:.1f}", f"{float(dataset.normalized(mean)):.2f}")
+    console = Console()
+    console.width = max(console.width, 120)  # whole ids, even in a pipe
+    console.print(table)
+    print(f"\nMinari root: {minari_store.root_dir(root)}\nfor an offline scenario:\n")
+    all_ids = [dataset_id for task_ids in ids for dataset_id in task_ids.values()]
+    print(yaml.safe_dump({"datasets": all_ids}, sort_keys=False), end="")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -138,6 +174,17 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--format", choices=["md", "latex", "csv"], default="md")
     compare.add_argument("--out", help="also write the table to this file")
     compare.set_defaults(handler=_compare)
+    collecting = commands.add_parser("collect", help="generate offline datasets (Minari) "
+                                     "from an online scenario's tasks")
+    collecting.add_argument("config", help="collect YAML file (see examples/collect/)")
+    collecting.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                            help="override a config field, e.g. --set transitions=5000")
+    collecting.add_argument("--out", metavar="ROOT", help="Minari dataset root (default: "
+                            "$MINARI_DATASETS_PATH or ~/.minari/datasets)")
+    collecting.add_argument("--overwrite", action="store_true",
+                            help="replace datasets that already have these ids")
+    collecting.add_argument("--quiet", action="store_true", help="no progress output")
+    collecting.set_defaults(handler=_collect)
     listing = commands.add_parser("list", help="scenarios, learners and components")
     listing.set_defaults(handler=_list)
     return main

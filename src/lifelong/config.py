@@ -128,10 +128,17 @@ def _named(registry: dict, data: Any, field: str, kind: str) -> tuple[type[BaseM
     return registry[name].options, data
 
 
+def named_options(registry: dict, data: Any, field: str, kind: str) -> BaseModel:
+    """The validated options of a registered `kind` given as a name or as a mapping with a
+    `name` key (e.g. a scenario); raises `ConfigError` naming `field`."""
+    model, raw = _named(registry, data, field, kind)
+    return validate_model(model, raw, field)
+
+
 def resolve(data: Any) -> Study:
     """Validates a raw study mapping into a `Study`; raises `ConfigError`."""
     config = validate_model(StudyConfig, data, "")
-    scenario_model, scenario = _named(SCENARIOS, config.scenario, "scenario", "scenario")
+    scenario = named_options(SCENARIOS, config.scenario, "scenario", "scenario")
     learner_model, learner = _named(LEARNERS, config.learner, "learner", "learner")
     agents = []
     for name, agent in config.agents.items():
@@ -143,9 +150,8 @@ def resolve(data: Any) -> Study:
             agent_learner = validate_model(model, raw, f"{prefix}.learner")
         components = []
         for i, entry in enumerate(agent.components):
-            field = f"{prefix}.components.{i}"
-            model, raw = _named(COMPONENTS, entry, field, "component")
-            components.append(validate_model(model, raw, field))
+            components.append(named_options(COMPONENTS, entry, f"{prefix}.components.{i}",
+                                            "component"))
         names = [c.name for c in components]
         if len(set(names)) != len(names):
             raise ConfigError(f"{prefix}.components", "a component is listed twice; keep one")
@@ -154,7 +160,7 @@ def resolve(data: Any) -> Study:
                               "components; remove them or make it a separate agent")
         agents.append(Agent(name=name, learner=agent_learner, components=components,
                             multitask=agent.multitask))
-    study = Study(config=config, scenario=validate_model(scenario_model, scenario, "scenario"),
+    study = Study(config=config, scenario=scenario,
                   learner=validate_model(learner_model, learner, "learner"), agents=agents)
     _check_budget(study)
     return study
@@ -205,9 +211,16 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 def load(path: str | Path | None, overrides: list[str] = ()) -> Study:
     """Reads a study YAML (the embedded default when `path` is None) and applies overrides."""
-    path = Path(path) if path is not None else DEFAULT_STUDY
+    return resolve(read(path if path is not None else DEFAULT_STUDY, overrides))
+
+
+def read(path: str | Path, overrides: list[str] = (), model: type[BaseModel] = StudyConfig,
+         kind: str = "study") -> dict[str, Any]:
+    """The raw mapping of a `kind` YAML file with `--set` overrides applied (not validated;
+    `model` gives the defaults an override starts from, see `override`)."""
+    path = Path(path)
     if not path.is_file():
-        raise ConfigError("CONFIG", f"no such file {str(path)!r}; give a study YAML file")
+        raise ConfigError("CONFIG", f"no such file {str(path)!r}; give a {kind} YAML file")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
@@ -221,15 +234,16 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> Study:
         except yaml.YAMLError:
             raise ConfigError(f"--set {key.strip()}", f"{raw!r} is not a YAML value; quote "
                               "strings and close brackets") from None
-        override(data, key.strip(), value)
-    return resolve(data)
+        override(data, key.strip(), value, model)
+    return data
 
 
-def override(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """`set_path`, where a missing top-level mapping starts from its default, so that
-    `learner.lr=1e-3` keeps the default learner's name."""
+def override(data: dict[str, Any], dotted: str, value: Any,
+             model: type[BaseModel] = StudyConfig) -> None:
+    """`set_path`, where a missing top-level mapping starts from its default in `model`, so
+    that `learner.lr=1e-3` keeps the default learner's name."""
     top = dotted.split(".")[0]
-    field = StudyConfig.model_fields.get(top)
+    field = model.model_fields.get(top)
     if (isinstance(data, dict) and top not in data and field is not None
             and isinstance(field.default, dict) and dotted != top):
         data[top] = dict(field.default)

@@ -34,8 +34,10 @@ def cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Baseline:
-    random: float  # mean return of a uniform-random policy
-    reference: float  # final mean return of the single-task reference run
+    # The returns that score 0 and 1: a uniform-random policy's mean return and the reference
+    # run's final one; (0, 1) for success rates; a dataset's reference scores offline.
+    random: float
+    reference: float
     curve: np.ndarray  # [eval_points] reference mean return, point 0 before training
 
     def normalize(self, returns: np.ndarray) -> np.ndarray:

@@ -9,10 +9,14 @@ from pydantic import BaseModel
 # The components import the learners' networks: load them first, so neither sees the other
 # half-initialized whichever is imported first.
 import lifelong.components  # noqa: F401
+from lifelong.learners.bc import BC, BCConfig
 from lifelong.learners.dqn import DQN, DQNConfig
+from lifelong.learners.iql import IQL, IQLConfig
+from lifelong.learners.oer import OER, OERConfig
 from lifelong.learners.ppo import PPO, PPOConfig
 from lifelong.learners.sac import SAC, SACConfig
 from lifelong.learners.seams import AgentState
+from lifelong.learners.td3bc import TD3BC, TD3BCConfig
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,18 @@ LEARNERS: dict[str, LearnerEntry] = {
     "dqn": LearnerEntry("dqn", DQNConfig, DQN,
                         "Double DQN with a target network; discrete actions, gymnax or "
                         "Gymnasium envs."),
+    "bc": LearnerEntry("bc", BCConfig, BC, "Behaviour cloning on offline datasets; continuous "
+                       "actions."),
+    "td3bc": LearnerEntry("td3bc", TD3BCConfig, TD3BC,
+                          "TD3+BC on offline datasets; optional rehearsal memory "
+                          "(replay_per_task) chosen at random or by MBES."),
+    "iql": LearnerEntry("iql", IQLConfig, IQL,
+                        "Implicit Q-Learning on offline datasets; continuous actions."),
+    "oer": LearnerEntry("oer", OERConfig, OER,
+                        "Offline Experience Replay: TD3+BC with model-based experience "
+                        "selection and dual behaviour cloning (continual offline RL)."),
 }
 
-__all__ = ["DQN", "LEARNERS", "PPO", "SAC", "AgentState", "DQNConfig", "LearnerEntry",
-           "PPOConfig", "SACConfig"]
+__all__ = ["BC", "DQN", "IQL", "LEARNERS", "OER", "PPO", "SAC", "TD3BC", "AgentState",
+           "BCConfig", "DQNConfig", "IQLConfig", "LearnerEntry", "OERConfig", "PPOConfig",
+           "SACConfig", "TD3BCConfig"]

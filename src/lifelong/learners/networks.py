@@ -1,4 +1,5 @@
-"""The learners' MLPs: PPO's actor-critic, SAC's actor with twin critics, DQN's Q-network.
+"""The learners' MLPs: PPO's actor-critic, SAC's actor with twin critics, DQN's Q-network,
+the offline learners' networks.
 
 All have optional per-task output heads (set by the `multihead` component) and optional
 LayerNorm before each nonlinearity (set by the `nap` component); their hidden Dense modules
@@ -157,7 +158,65 @@ class QNetwork(nn.Module):
         return q, q.max(axis=-1)
 
 
-MLP_NETWORKS = (ActorCritic, SACNetwork, QNetwork)  # the networks whose Dense kernels are ours
+class OfflineNetwork(nn.Module):
+    """The offline learners' actor with twin Q critics, and optionally a state-value MLP
+    (IQL) and a second actor (OER's new-task actor).
+
+    `apply(params, obs, task_id)` is the components' view, as SAC's: (deployed actor head
+    (mean, log_std), min_i Q_i(obs, tanh(mean))); `with_value=False` skips the critics.
+    `apply(..., action=a)` gives (q1, q2); `head="value"` gives V(obs); `head="new_actor"`
+    the second actor's head. Every part is created at init; the components' view of the
+    hidden layers (`hidden_layers`: plasticity methods, diagnostics) is that of the default
+    call, the deployed actor and the critics.
+    """
+
+    action_dim: int
+    hidden: Sequence[int] = (256, 256)
+    activation: str = "relu"
+    num_heads: int = 1
+    layer_norm: bool = False
+    state_value: bool = False
+    dual_actor: bool = False
+    discrete: bool = False
+
+    def hidden_layers(self) -> tuple[HiddenLayer, ...]:
+        return layer_pairs(("actor", "critic1", "critic2"), len(self.hidden))
+
+    @nn.compact
+    def __call__(self, obs: jax.Array, task_id: jax.Array, action: jax.Array | None = None,
+                 with_value: bool = True, head: str = "actor"):
+        body = partial(torso, self, hidden=self.hidden, activation=self.activation,
+                       layer_norm=self.layer_norm)
+
+        def out(name: str, x: jax.Array, width: int, scale: float) -> jax.Array:
+            return task_head(body(x, name), width, self.num_heads, scale, task_id,
+                             f"{name}_out")
+
+        def critics(action):
+            inputs = jnp.concatenate([obs, action], axis=-1)
+            return tuple(out(name, inputs, 1, 1.0)[..., 0] for name in ("critic1", "critic2"))
+
+        def policy(name: str):
+            mean, log_std = jnp.split(out(name, obs, 2 * self.action_dim, 0.01), 2, axis=-1)
+            return mean, jnp.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
+
+        if self.is_initializing():  # create every part, whatever this call asks for
+            if self.state_value:
+                out("value", obs, 1, 1.0)
+            if self.dual_actor:
+                policy("new_actor")
+        if action is not None:
+            return critics(action)
+        if head == "value":
+            return out("value", obs, 1, 1.0)[..., 0]
+        mean, log_std = policy(head)
+        if not with_value:
+            return (mean, log_std), None
+        return (mean, log_std), jnp.minimum(*critics(jnp.tanh(mean)))
+
+
+# The networks whose Dense kernels are ours.
+MLP_NETWORKS = (ActorCritic, SACNetwork, QNetwork, OfflineNetwork)
 
 
 def features(network: nn.Module, params, obs: jax.Array, task_id: jax.Array) -> dict:

@@ -87,13 +87,19 @@ def filled(buffer: Buffer) -> jax.Array:
     return jnp.minimum(buffer.added, _region_size(buffer))
 
 
+def clear_region(buffer: Buffer, region: jax.Array) -> Buffer:
+    """The buffer with one region emptied."""
+    return buffer.replace(added=buffer.added.at[region].set(0))
+
+
 def add(buffer: Buffer, rows: Transitions, valid: jax.Array, kind: Kind,
-        key: jax.Array) -> Buffer:
-    """Writes the valid rows of `rows` ([B, ...], one task id for all) to the region of their
-    task (`per_task`) or the only region."""
+        key: jax.Array, region: jax.Array | None = None) -> Buffer:
+    """Writes the valid rows of `rows` ([B, ...], one task id for all) to `region`, by
+    default the region of their task (`per_task`) or the only region."""
     size, batch = _region_size(buffer), valid.shape[0]
     regions = buffer.added.shape[0]
-    region = rows.task_id[0] % regions if kind == "per_task" else jnp.int32(0)
+    if region is None:
+        region = rows.task_id[0] % regions if kind == "per_task" else jnp.int32(0)
     order = jnp.argsort(~valid, stable=True)  # valid rows first, in their order
     packed = _pack(rows)[order]
     count = valid.sum().astype(jnp.int32)

@@ -36,6 +36,8 @@ class TaskTraining(NamedTuple):
     start: Callable  # (agent, task_params, key) -> carry
     chunk: Callable  # (carry, task_params, eval_params) -> (carry, (returns, diagnostics))
     train: Callable  # (agent, task_params, eval_params, key) -> (agent, returns, diags, batch)
+    finish: Callable | None = None  # (agent, task_params, key) -> agent, after the components'
+    # task end (offline learners: the rehearsal memory)
 
 
 def _with_network(spec: AgentSpec, network) -> AgentSpec:

@@ -6,6 +6,7 @@ from lifelong.components import COMPONENTS, make_component
 from lifelong.config import Agent
 from lifelong.errors import ConfigError
 from lifelong.learners import LEARNERS
+from lifelong.learners.offline import Offline
 from lifelong.scenarios import Scenario
 
 
@@ -29,6 +30,27 @@ def build_agent(agent: Agent, scenario: Scenario, steps_per_task: int):
         raise ConfigError("scenario", f"scenario {scenario.name!r} mixes gymnax and Gymnasium "
                           "envs; a stream runs on one kind")
     learner_class = LEARNERS[agent.learner.name].learner
+    offline_learner = issubclass(learner_class, Offline)
+    if offline_learner != scenario.offline:
+        wanted = ("an offline learner (bc, td3bc, iql, oer)" if scenario.offline
+                  else "an online learner (ppo, sac, dqn)")
+        kind = "datasets" if scenario.offline else "environments"
+        raise ConfigError(f"agents.{agent.name}.learner.name", f"scenario {scenario.name!r} "
+                          f"trains on {kind}, which {agent.learner.name!r} cannot; use {wanted}")
+    if len({task.dataset is None for task in scenario.tasks}) > 1:
+        raise ConfigError("scenario", f"scenario {scenario.name!r} mixes datasets and "
+                          "environments; a stream is all offline or all online")
+    if scenario.offline and scenario.host_stepped:
+        raise ConfigError("scenario", f"scenario {scenario.name!r} evaluates offline tasks on "
+                          "Gymnasium envs, which is not supported yet; use datasets collected "
+                          "on gymnax envs (lifelong collect)")
+    if getattr(agent.learner, "replay_per_task", 0) and not scenario.boundaries_visible:
+        raise ConfigError(f"agents.{agent.name}.learner.replay_per_task", "the rehearsal "
+                          f"memory is filled at task ends, which scenario {scenario.name!r} "
+                          "hides; set replay_per_task: 0 or scenario.boundaries_visible: true")
+    if agent.multitask and scenario.offline:
+        raise ConfigError(f"agents.{agent.name}.multitask", "offline learners have no "
+                          "multitask mode; remove multitask")
     if scenario.host_stepped and not hasattr(learner_class, "host_training"):
         raise ConfigError(f"agents.{agent.name}.learner.name", f"{agent.learner.name!r} runs "
                           f"on gymnax envs only, and scenario {scenario.name!r} steps "

@@ -23,6 +23,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from lifelong.envs import TaskEnv
 from lifelong.evaluation.host_rollout import HostEvaluator
 from lifelong.evaluation.rollout import Evaluator, random_actor, stack_params
+from lifelong.learners.offline import OfflineInputs
 from lifelong.learners.seams import AgentState, TaskTraining
 from lifelong.runner.checkpoint import Snapshot
 from lifelong.scenarios import Scenario, Task
@@ -100,6 +101,7 @@ class TaskLoop:
         self.updates_per_eval = eval_every // learner.config.steps_per_update
         self.on_eval = on_eval
         self._train: dict[TaskEnv, Callable] = {}
+        self._inputs: dict[Task, OfflineInputs] = {}
         components = learner.components
         self._starts = [c for c in components if c.on_task_start is not None]
         self._ends = [c for c in components if c.on_task_end is not None]
@@ -127,11 +129,25 @@ class TaskLoop:
             task = self.learner.make_train_task(env, self.evaluator, self.num_evals * num_tasks,
                                                 self.updates_per_eval, self.on_eval,
                                                 self.multitask)
+            finish = task.finish and jax.jit(jax.vmap(task.finish, in_axes=(0, None, 0)))
             self._train[env] = TaskTraining(
                 start=jax.jit(jax.vmap(task.start, in_axes=(0, None, 0))),
                 chunk=jax.jit(jax.vmap(task.chunk, in_axes=(0, None, None))),
-                train=jax.jit(jax.vmap(task.train, in_axes=(0, None, None, 0))))
+                train=jax.jit(jax.vmap(task.train, in_axes=(0, None, None, 0))),
+                finish=finish)
         return self._train[env]
+
+    def inputs(self, task: Task):
+        """What a task's training reads: its parameters, or for an offline task its
+        `OfflineInputs` (the dataset is put on the device once per task)."""
+        if task.dataset is None:
+            return task.params
+        if task not in self._inputs:
+            data = task.dataset.transitions(int(task.params.task_id))
+            self._inputs[task] = OfflineInputs(task.params, jax.device_put(data),
+                                               jnp.asarray(task.dataset.successors(),
+                                                           jnp.int32))
+        return self._inputs[task]
 
     def train_function(self, env: TaskEnv, num_tasks: int = 1) -> Callable:
         """The whole training of a task as one jitted call (see `training`)."""
@@ -243,10 +259,14 @@ class TaskLoop:
             key_train, key_end = jax.vmap(jax.random.split, out_axes=1)(keys)
             if self.boundaries_visible and self._starts and evals_done == 0:
                 agent = self._start(agent, task.params.task_id)
-            agent, batch = train(position, task.name, self.training(task.env), task.params,
-                                 key_train, self.num_evals)
+            training, inputs = self.training(task.env), self.inputs(task)
+            agent, batch = train(position, task.name, training, inputs, key_train,
+                                 self.num_evals)
             if self.boundaries_visible and self._ends:
                 agent = self._end(agent, batch, key_end)
+            if self.boundaries_visible and training.finish is not None:
+                agent = training.finish(agent, inputs, jax.vmap(partial(jax.random.fold_in,
+                                                                        data=1))(key_end))
             finished(position + 1)
         final = snapshot(len(stream), agent)
         return StreamRun(final.returns, final.diagnostics, final.agent)

@@ -108,9 +108,12 @@ def _train(study: Study, scenario, learners: dict, run_dir: Path, digest: str,
 
     with StudyProgress(enabled=progress) as bar:
         # A success rate (Meta-World) is already a score in [0, 1]: it is not normalized,
-        # as in Continual World; returns are normalized between random and the reference.
+        # as in Continual World. An offline task's return is normalized between its dataset's
+        # reference scores (Minari's normalized score); other returns between random and the
+        # reference run.
         success = [getattr(scenario.tasks[i].env, "success", False) for i in scenario.eval_tasks]
-        random = (np.zeros(len(success)) if all(success)
+        datasets = [scenario.tasks[i].dataset for i in scenario.eval_tasks]
+        random = (np.zeros(len(success)) if all(success) or scenario.offline
                   else random_returns(scenario, evaluator, eval_params, keys))
         baselines = []
         references = ReferenceRunner(study, scenario, bar.on_eval)
@@ -121,7 +124,12 @@ def _train(study: Study, scenario, learners: dict, run_dir: Path, digest: str,
             except Diverged as error:
                 raise RunError(f"the single-task reference run on {eval_names[j]!r} diverged "
                                f"({error}); lower the learning rate") from None
-            anchors = (0.0, 1.0) if success[j] else (float(random[j]), float(curve[-1]))
+            if success[j]:
+                anchors = (0.0, 1.0)
+            elif datasets[j] is not None:
+                anchors = (datasets[j].ref_min_score, datasets[j].ref_max_score)
+            else:
+                anchors = (float(random[j]), float(curve[-1]))
             baselines.append(Baseline(*anchors, curve))
         results.write_baselines(run_dir, eval_names, baselines)
 

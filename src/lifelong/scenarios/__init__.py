@@ -7,6 +7,7 @@ from lifelong.scenarios import (  # noqa: F401
     gymnax_params,
     minatar,
     mujoco_shift,
+    offline,
 )
 from lifelong.scenarios.registry import SCENARIOS, ScenarioOptions, make_scenario, register_scenario
 from lifelong.scenarios.task import Scenario, Task

@@ -8,16 +8,21 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
+from lifelong.datasets.dataset import Dataset
 from lifelong.envs import TaskEnv, TaskParams
 
 
 @dataclass(frozen=True, eq=False)
 class Task:
-    """One task: a static environment plus the traced parameters that make it this task."""
+    """One task: a static environment plus the traced parameters that make it this task.
+
+    An offline task also has a `dataset`: it is trained on the dataset only, and the env
+    serves its evaluation."""
 
     name: str
     env: TaskEnv
     params: TaskParams
+    dataset: Dataset | None = None
 
     def fingerprint(self) -> str:
         """Content hash of everything that defines the task (used to cache reference runs)."""
@@ -26,6 +31,8 @@ class Task:
         for leaf in jax.tree.leaves(self.params):
             array = np.asarray(leaf)
             digest.update(str(array.dtype).encode() + array.tobytes())
+        if self.dataset is not None:
+            digest.update(self.dataset.fingerprint().encode())
         return digest.hexdigest()[:16]
 
 
@@ -48,6 +55,11 @@ class Scenario:
     def host_stepped(self) -> bool:
         """Whether the tasks are Gymnasium envs stepped on the host (never mixed with gymnax)."""
         return self.tasks[0].env.host_stepped
+
+    @property
+    def offline(self) -> bool:
+        """Whether the tasks are datasets (never mixed with online tasks)."""
+        return self.tasks[0].dataset is not None
 
     @property
     def num_tasks(self) -> int:
