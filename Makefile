@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/lifelong run
 
+# Two test processes (pytest-xdist), one file at a time each: a file's fixtures stay shared.
 test: $(STAMP) browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # Debian's chromium for the report's browser test; the test skips without it (fails in CI).
 browser:

@@ -54,18 +54,20 @@ def _final_scores(scenario, learner_options: dict, steps: int, seeds: int) -> np
                      for j, task in enumerate(scenario.tasks)], axis=-1)
 
 
+@pytest.mark.timeout(1200)  # the first test also collects the module's datasets
 @pytest.mark.parametrize("name", ["td3bc", "iql"])
 def test_learns_from_an_expert_dataset(datasets, name):
     scenarios, _ = datasets
-    # Pendulum with torque limit 1 under gravity 5; measured: td3bc 0.95, iql 0.97 (the
-    # untrained policy scores about 0).
+    # Pendulum with torque limit 1 under gravity 5; measured (seed 0): td3bc 0.95, iql 1.01
+    # (the untrained policy scores about 0).
     single = single_task_scenario(scenarios["expert"], 1)
     behaviour = single.tasks[0].dataset
     assert behaviour.normalized(behaviour.episode_returns().mean()) > 0.8
-    scores = _final_scores(single, {"name": name}, 3000, 2)
+    scores = _final_scores(single, {"name": name}, 3000, 1)
     assert scores.mean() > 0.7, scores
 
 
+@pytest.mark.timeout(1800)  # three 3-task runs of 4 seeds: minutes on 2 busy cores
 def test_oer_keeps_more_than_replay_which_keeps_more_than_finetuning(datasets):
     # Measured with these keys: finetune 0.16 (it forgets the first two tasks), er 0.43,
     # oer 0.50 (mean final normalized score over tasks and 4 seeds).
