@@ -67,13 +67,13 @@ def test_learns_from_an_expert_dataset(datasets, name):
     assert scores.mean() > 0.7, scores
 
 
-@pytest.mark.timeout(1800)  # three 3-task runs of 4 seeds: minutes on 2 busy cores
+@pytest.mark.timeout(1800)  # three 3-task runs of 3 seeds: minutes on 2 busy cores
 def test_oer_keeps_more_than_replay_which_keeps_more_than_finetuning(datasets):
-    # Measured with these keys: finetune 0.16 (it forgets the first two tasks), er 0.43,
-    # oer 0.50 (mean final normalized score over tasks and 4 seeds).
+    # Measured with these keys (seeds 0-2): finetune 0.17 (it forgets the first two tasks),
+    # er 0.42, oer 0.48 (mean final normalized score over tasks and seeds).
     scenario = datasets[0]["medium"]
     performance = {
-        name: _final_scores(scenario, options, 4000, 4).mean(axis=1)  # [seeds]
+        name: _final_scores(scenario, options, 4000, 3).mean(axis=1)  # [seeds]
         for name, options in [("finetune", {"name": "td3bc"}),
                               ("er", {"name": "td3bc", "replay_per_task": 500}),
                               ("oer", {"name": "oer", "replay_per_task": 500})]
