@@ -54,6 +54,7 @@ def _final_scores(scenario, learner_options: dict, steps: int, seeds: int) -> np
                      for j, task in enumerate(scenario.tasks)], axis=-1)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1200)  # the first test also collects the module's datasets
 @pytest.mark.parametrize("name", ["td3bc", "iql"])
 def test_learns_from_an_expert_dataset(datasets, name):
@@ -67,6 +68,7 @@ def test_learns_from_an_expert_dataset(datasets, name):
     assert scores.mean() > 0.7, scores
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1800)  # three 3-task runs of 3 seeds: minutes on 2 busy cores
 def test_oer_keeps_more_than_replay_which_keeps_more_than_finetuning(datasets):
     # Measured with these keys (seeds 0-2): finetune 0.17 (it forgets the first two tasks),

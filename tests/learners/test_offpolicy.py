@@ -22,6 +22,7 @@ def final_returns(overrides: list[str]) -> np.ndarray:
     return run.returns[:, -1, 0]
 
 
+@pytest.mark.slow
 def test_sac_learns_pendulum_on_gymnax_and_gymnasium_alike():
     jitted = final_returns(["scenario={name: gymnax-params, env_id: Pendulum-v1, tasks: [{}]}",
                             *SAC_SMALL])
@@ -39,6 +40,7 @@ def test_dqn_learns_cartpole():
     assert returns.mean() > 150, returns  # random: about 22
 
 
+@pytest.mark.slow
 def test_dqn_learns_a_minatar_game():
     returns = final_returns(["scenario={name: minatar, games: [Breakout]}",
                              "learner={name: dqn, hidden: [128, 128]}", "agents={finetune: {}}",
